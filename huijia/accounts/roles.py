@@ -1,0 +1,35 @@
+"""Roles granted on nodes of the area tree (or on a work unit) and what each may do there."""
+
+from enum import StrEnum
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ORG_DEPT = "org_dept", "组织部"
+    STREET = "street", "街道党工委"
+    COMMUNITY = "community", "社区党委"
+    ESTATE = "estate", "小区党支部书记"
+    BUILDING = "building", "楼栋长"
+    WORK_UNIT = "work_unit", "单位党组织"
+
+
+class Perm(StrEnum):
+    VIEW = "view"  # read records in scope
+    VIEW_PII = "view_pii"  # unmask phone and ID numbers (audited)
+    REVIEW = "review"  # approve or reject registrations
+    MANAGE_GRID = "manage_grid"  # import areas, buildings and households
+    MANAGE_MEMBERS = "manage_members"  # import members
+    EXPORT = "export"  # download Excel exports
+
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.ORG_DEPT: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID}),
+    Role.STREET: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID}),
+    Role.COMMUNITY: frozenset(Perm),
+    Role.ESTATE: frozenset({Perm.VIEW, Perm.VIEW_PII}),
+    Role.BUILDING: frozenset({Perm.VIEW}),
+    Role.WORK_UNIT: frozenset({Perm.VIEW, Perm.VIEW_PII, Perm.EXPORT, Perm.MANAGE_MEMBERS}),
+}
+
+AREA_ROLES = frozenset(r for r in Role if r != Role.WORK_UNIT)

@@ -1,0 +1,97 @@
+"""Writes of the accounts app: audit entries, notifications, API tokens and role grants."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from huijia.accounts.models import ApiToken, AuditLog, Notification, RoleGrant, User
+from huijia.accounts.roles import AREA_ROLES, Role
+from huijia.accounts.scope import Actor
+from huijia.core.errors import Forbidden, InvalidInput
+
+TOKEN_LIFETIME = timedelta(days=30)
+
+
+def audit(*, actor: Actor | None, action: str, target: Model, **detail) -> AuditLog:
+    """Records who did what to which row; call inside the service's transaction."""
+    return AuditLog.objects.create(
+        actor_id=actor.user_id if actor else None,
+        action=action,
+        target_type=target._meta.label,
+        target_id=str(target.pk),
+        detail=detail,
+    )
+
+
+def notify(*, user_id: int | None, text: str, url: str = "") -> None:
+    """Queues an in-app notification, written only when the surrounding transaction commits."""
+    if user_id is None:
+        return
+    transaction.on_commit(lambda: Notification.objects.create(user_id=user_id, text=text[:500], url=url))
+
+
+def mark_notifications_read(*, actor: Actor) -> int:
+    return Notification.objects.filter(user_id=actor.user_id, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def issue_api_token(*, username: str, password: str) -> tuple[str, ApiToken]:
+    """Exchanges a username and password for a bearer token (shown once, stored as a digest)."""
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        raise Forbidden(_("用户名或密码不正确"), code="bad_credentials")
+    key = "hj_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, digest=_digest(key), prefix=key[:8], expires_at=timezone.now() + TOKEN_LIFETIME
+    )
+    audit(actor=Actor(user_id=user.pk), action="api_token.issue", target=token)
+    return key, token
+
+
+def user_for_token(key: str) -> User | None:
+    """The active user a bearer token belongs to, or None when it is unknown or expired."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_digest(key), expires_at__gt=timezone.now(), user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+@transaction.atomic
+def grant_role(*, actor: Actor, user: User, role: str, area=None, work_unit=None) -> RoleGrant:
+    """Gives `user` a role on an area node or a work unit. Only superusers and holders above may grant."""
+    if role in AREA_ROLES:
+        if area is None:
+            raise InvalidInput(_("该角色必须指定区域"))
+        if not actor.is_superuser and not any(
+            area.path.startswith(p) and p != area.path for _role, p in actor.area_grants
+        ):
+            raise Forbidden()
+    elif role == Role.WORK_UNIT:
+        if work_unit is None:
+            raise InvalidInput(_("单位党组织角色必须指定单位"))
+        if not actor.is_superuser:
+            raise Forbidden()
+    else:
+        raise InvalidInput(_("未知角色"))
+    grant, _created = RoleGrant.objects.get_or_create(user=user, role=role, area=area, work_unit=work_unit)
+    audit(actor=actor, action="role.grant", target=grant, role=role)
+    return grant

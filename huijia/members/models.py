@@ -1,0 +1,165 @@
+"""In-service members, their skills and free time (the resource list), and registrations (报到)."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from huijia.accounts.scope import ScopedQuerySet, ScopeRule
+from huijia.core.crypto import EncryptedTextField
+from huijia.core.personal import mask_id_number, mask_mobile, mask_name
+
+
+class FreeTime(models.TextChoices):
+    WEEKDAY_EVENING = "weekday_evening", "工作日晚上"
+    WEEKEND = "weekend", "周末"
+    HOLIDAY = "holiday", "节假日"
+    FLEXIBLE = "flexible", "时间灵活"
+
+
+class Skill(models.Model):
+    """A skill or resource a member can offer (专长、资源): medical, legal, repairs, teaching..."""
+
+    name = models.CharField("专长", max_length=32, unique=True)
+    category = models.CharField("类别", max_length=32, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_volunteer_no() -> str:
+    return "HJ" + "".join(secrets.choice("0123456789") for _ in range(10))
+
+
+def new_card_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Member(models.Model):
+    """A Party member: `registered_org` holds their membership (在册); `community` is where they report in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="member"
+    )
+    name = models.CharField("姓名", max_length=64)
+    phone = EncryptedTextField("手机号")
+    phone_digest = models.CharField(max_length=64, db_index=True)
+    id_number = EncryptedTextField("身份证号")
+    id_number_digest = models.CharField(max_length=64, unique=True)
+    work_unit = models.ForeignKey(
+        "orgs.WorkUnit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        verbose_name="工作单位",
+    )
+    registered_org = models.ForeignKey(
+        "orgs.PartyOrg",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="registered_members",
+        verbose_name="组织关系所在党组织",
+    )
+    household = models.ForeignKey(
+        "grid.Household",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        verbose_name="住户",
+    )
+    community = models.ForeignKey(
+        "grid.Area",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reporting_members",
+        verbose_name="报到社区",
+    )
+    skills = models.ManyToManyField(Skill, blank=True, related_name="members", verbose_name="专长")
+    resources = models.CharField("可提供的资源", max_length=200, blank=True)
+    free_time = models.JSONField("空闲时间", default=list, blank=True)
+    volunteer_no = models.CharField("志愿者编号", max_length=16, unique=True, default=new_volunteer_no)
+    card_token = models.CharField(max_length=32, unique=True, default=new_card_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope = ScopeRule(area="household__building__path", work_unit="work_unit_id", member="pk")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_mobile(self.phone)
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+
+class RegistrationStatus(models.TextChoices):
+    PENDING = "pending", "待审核"
+    APPROVED = "approved", "已报到"
+    REJECTED = "rejected", "未通过"
+    WITHDRAWN = "withdrawn", "已撤回"
+    TRANSFERRED = "transferred", "已转出"
+
+
+class RegistrationKind(models.TextChoices):
+    NEW = "new", "新报到"
+    TRANSFER = "transfer", "迁移报到"
+
+
+class Registration(models.Model):
+    """One report-in of a member to a community, from submission to approval, rejection or end."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="registrations")
+    community = models.ForeignKey("grid.Area", on_delete=models.PROTECT, related_name="registrations")
+    household = models.ForeignKey("grid.Household", on_delete=models.PROTECT, related_name="registrations")
+    work_unit = models.ForeignKey(
+        "orgs.WorkUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    skills = models.ManyToManyField(Skill, blank=True, related_name="+")
+    resources = models.CharField("可提供的资源", max_length=200, blank=True)
+    free_time = models.JSONField("空闲时间", default=list, blank=True)
+    kind = models.CharField(max_length=16, choices=RegistrationKind.choices, default=RegistrationKind.NEW)
+    previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=RegistrationStatus.choices, default=RegistrationStatus.PENDING
+    )
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.CharField("退回原因", max_length=200, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope = ScopeRule(area="household__building__path", work_unit="member__work_unit_id", member="member_id")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(status="pending"), name="registration_one_pending_per_member"
+            ),
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(status="approved"), name="registration_one_active_per_member"
+            ),
+            models.CheckConstraint(
+                name="registration_rejection_has_reason",
+                condition=~Q(status="rejected") | ~Q(reject_reason=""),
+            ),
+        ]
+        indexes = [models.Index(fields=["community", "status", "-submitted_at"], name="registration_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.member} → {self.community} ({self.get_status_display()})"

@@ -1,0 +1,100 @@
+"""Scoped reads of members and registrations, tuned for constant query counts."""
+
+from django.db.models import Prefetch, QuerySet
+
+from huijia.accounts.roles import Perm
+from huijia.accounts.scope import Actor, get_visible, restrict
+from huijia.core.errors import NotFound
+from huijia.members.models import Member, Registration, RegistrationStatus, Skill
+
+PAGE_SIZE = 20
+
+
+def _registration_rows(qs: QuerySet[Registration]) -> QuerySet[Registration]:
+    return qs.select_related(
+        "member", "community", "household", "household__building", "household__building__parent", "work_unit"
+    ).prefetch_related(Prefetch("skills", queryset=Skill.objects.only("id", "name")))
+
+
+def registration_queue(
+    *, actor: Actor, community_id: int | None = None, status: str | None = RegistrationStatus.PENDING
+) -> QuerySet[Registration]:
+    """Registrations a staff actor may see, newest first, optionally for one community and status."""
+    qs = restrict(Registration.objects.all(), actor, Perm.VIEW)
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if status:
+        qs = qs.filter(status=status)
+    return _registration_rows(qs.order_by("-submitted_at", "-pk"))
+
+
+def registrations_for(*, actor: Actor, status: str | None = None) -> QuerySet[Registration]:
+    return registration_queue(actor=actor, status=status)
+
+
+def registration_for(*, actor: Actor, registration_id: int) -> Registration:
+    return get_visible(_registration_rows(Registration.objects.all()), actor, registration_id)
+
+
+def my_member(*, actor: Actor) -> Member:
+    """The signed-in member's own profile with everything their page shows, in a fixed few queries."""
+    if not actor.member_id:
+        raise NotFound()
+    return (
+        Member.objects.select_related(
+            "community",
+            "community__parent",
+            "household",
+            "household__building",
+            "household__building__parent",
+            "work_unit",
+            "registered_org",
+        )
+        .prefetch_related(
+            Prefetch("skills", queryset=Skill.objects.only("id", "name")),
+            Prefetch(
+                "registrations",
+                queryset=Registration.objects.select_related("community").order_by("-submitted_at", "-pk"),
+                to_attr="history",
+            ),
+        )
+        .get(pk=actor.member_id)
+    )
+
+
+def members_for(*, actor: Actor, community_id: int | None = None) -> QuerySet[Member]:
+    """Reporting members a staff actor may see (work units: their own members wherever they report)."""
+    qs = restrict(Member.objects.all(), actor, Perm.VIEW)
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    return (
+        qs.select_related("community", "work_unit", "household", "household__building")
+        .prefetch_related(Prefetch("skills", queryset=Skill.objects.only("id", "name")))
+        .order_by("name", "pk")
+    )
+
+
+def member_for(*, actor: Actor, member_id: int) -> Member:
+    return get_visible(Member.objects.select_related("community", "work_unit"), actor, member_id)
+
+
+def card_by_token(*, token: str) -> tuple[Member, Registration | None]:
+    """For the public verification page: the member and their active registration, if any."""
+    member = (
+        Member.objects.select_related("community")
+        .only("name", "community__name", "card_token")
+        .filter(card_token=token)
+        .first()
+    )
+    if member is None:
+        raise NotFound()
+    active = (
+        Registration.objects.filter(member=member, status=RegistrationStatus.APPROVED)
+        .select_related("community")
+        .first()
+    )
+    return member, active
+
+
+def skills() -> QuerySet[Skill]:
+    return Skill.objects.order_by("category", "name")

@@ -1,0 +1,10 @@
+"""URL map: phone screens under /m/, staff console under /console/, JSON API under /api/v1/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("huijia.accounts.urls")),
+    path("", include("huijia.members.urls")),
+    path("admin/", admin.site.urls),
+]
