@@ -3,8 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from huijia.api import api
+
 urlpatterns = [
     path("", include("huijia.accounts.urls")),
     path("", include("huijia.members.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
 ]

@@ -62,6 +62,14 @@ def estates_and_buildings(*, community: Area) -> list[Area]:
     )
 
 
+def building(*, area_id: int) -> Area:
+    """A building of the directory (for listing its households); unknown ids raise NotFound."""
+    area = Area.objects.filter(pk=area_id, kind=AreaKind.BUILDING).only("id", "name", "path").first()
+    if area is None:
+        raise NotFound()
+    return area
+
+
 def households_of_building(*, building_id: int) -> QuerySet[Household]:
     return Household.objects.filter(building_id=building_id).order_by("unit", "floor", "room")
 

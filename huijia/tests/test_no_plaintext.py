@@ -14,7 +14,7 @@ def raw_dump() -> str:
     parts = []
     with connection.cursor() as cursor:
         for model in apps.get_models(include_auto_created=True):
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(model._meta.db_table)}")
             parts.extend(repr(row) for row in cursor.fetchall())
     return "\n".join(parts)
 
