@@ -359,3 +359,60 @@ def test_refused_writes_store_nothing():
         RoleGrant.objects.count(),
     ) == before
     assert Registration.objects.filter(status=RegistrationStatus.PENDING).count() == 2
+
+
+# --- The same matrix through the JSON API: the endpoints must reach exactly what the services allow ---
+
+
+@dataclass(frozen=True)
+class HttpOp:
+    same_as: str  # the name of the service-level Op whose expectations apply
+    method: str
+    url: Callable[[object], str]
+    body: dict | None = None
+    listed: bool = False  # a list endpoint: "reached" means the target appears in the page
+
+
+API_OPS = [
+    HttpOp("view registration", "get", lambda pk: f"/api/v1/registrations/{pk}"),
+    HttpOp("list registrations (queue)", "get", lambda pk: "/api/v1/registrations?limit=100", listed=True),
+    HttpOp("approve registration", "post", lambda pk: f"/api/v1/registrations/{pk}/approve", {}),
+    HttpOp(
+        "reject registration", "post", lambda pk: f"/api/v1/registrations/{pk}/reject", {"reason": "信息不全"}
+    ),
+    HttpOp("withdraw registration", "post", lambda pk: f"/api/v1/registrations/{pk}/withdraw", {}),
+    HttpOp(
+        "reveal phone / ID number", "post", lambda pk: f"/api/v1/members/{pk}/reveal", {"field": "id_number"}
+    ),
+]
+OPS_BY_NAME = {op.name: op for op in OPS}
+
+
+def http_attempt(client, op: HttpOp, target: object) -> bool:
+    with transaction.atomic():
+        if op.method == "get":
+            response = client.get(op.url(target))
+        else:
+            response = client.post(op.url(target), op.body, content_type="application/json")
+        transaction.set_rollback(True)
+    if response.status_code in (401, 403, 404):
+        return False
+    assert response.status_code < 300, (response.status_code, response.content)
+    if op.listed:
+        return target in {row["id"] for row in response.json()["items"]}
+    return True
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("op", API_OPS, ids=lambda op: f"API {op.method.upper()} {op.same_as}")
+def test_permission_matrix_through_the_api(op: HttpOp, client):
+    base = OPS_BY_NAME[op.same_as]
+    w = matrix_world()
+    subjects = base.targets(w)
+    got = {}
+    for name in ACTORS:
+        client.logout()
+        if name != "anonymous":
+            client.force_login(w.users[name])
+        got[name] = {t for t, obj in subjects.items() if http_attempt(client, op, obj)}
+    assert got == {name: base.allowed.get(name, set()) for name in ACTORS}
