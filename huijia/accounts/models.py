@@ -32,7 +32,7 @@ class RoleGrant(models.Model):
             models.CheckConstraint(
                 name="grant_area_or_work_unit",
                 condition=(
-                    Q(role__in=list(AREA_ROLES), area__isnull=False, work_unit__isnull=True)
+                    Q(role__in=sorted(AREA_ROLES), area__isnull=False, work_unit__isnull=True)
                     | Q(role=Role.WORK_UNIT, area__isnull=True, work_unit__isnull=False)
                 ),
             ),

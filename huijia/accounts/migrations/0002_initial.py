@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
                 condition=models.Q(
                     models.Q(
                         ("area__isnull", False),
-                        ("role__in", ["building", "community", "org_dept", "street", "estate"]),
+                        ("role__in", ["building", "community", "estate", "org_dept", "street"]),
                         ("work_unit__isnull", True),
                     ),
                     models.Q(("area__isnull", True), ("role", "work_unit"), ("work_unit__isnull", False)),
