@@ -46,10 +46,10 @@ lint: setup
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
 
 seed-city: setup
-	@eval "$$(scripts/ensure-postgres huijia_bench)"; $(PY) manage.py migrate --verbosity 0 && $(PY) manage.py seed --scale city
+	@eval "$$(scripts/ensure-postgres huijia_bench)"; $(PY) manage.py migrate --verbosity 0 && $(PY) manage.py seed --scale city $(SEED_ARGS)
 
 bench: setup
-	@eval "$$(scripts/ensure-postgres huijia_bench)"; $(PY) manage.py bench
+	@eval "$$(scripts/ensure-postgres huijia_bench)"; $(PY) manage.py bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules var
