@@ -65,7 +65,11 @@ ANONYMOUS = Actor()
 
 
 def actor_for(user) -> Actor:
-    """Builds (and caches on the user object) the Actor for a signed-in user."""
+    """Builds (and caches on the user object) the Actor for a signed-in user.
+
+    Users loaded by accounts.backends.ScopeAwareBackend (every session request) carry the member id,
+    household and whether they hold any role, so a member's page needs no query here at all.
+    """
     if user is None or not user.is_authenticated:
         return ANONYMOUS
     cached = getattr(user, "_huijia_actor", None)
@@ -75,15 +79,22 @@ def actor_for(user) -> Actor:
     from huijia.grid.models import Resident
     from huijia.members.models import Member
 
-    grants = list(
-        RoleGrant.objects.filter(user_id=user.pk).values_list("role", "area__path", "work_unit_id", "area_id")
-    )
+    facts = getattr(user, "scope_has_grants", None) is not None
+    if facts:
+        member_id, household_id = user.scope_member_id, user.scope_household_id
+    else:
+        member_id = Member.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
+        household_id = Resident.objects.filter(user_id=user.pk).values_list("household_id", flat=True).first()
+    grants = []
+    if not facts or user.scope_has_grants:
+        rows = RoleGrant.objects.filter(user_id=user.pk)
+        grants = list(rows.values_list("role", "area__path", "work_unit_id", "area_id"))
     actor = Actor(
         user_id=user.pk,
         area_grants=tuple((r, p) for r, p, _, _ in grants if r != Role.WORK_UNIT and p),
         work_unit_grants=tuple((r, w) for r, _, w, _ in grants if r == Role.WORK_UNIT and w),
-        member_id=Member.objects.filter(user_id=user.pk).values_list("pk", flat=True).first(),
-        household_id=Resident.objects.filter(user_id=user.pk).values_list("household_id", flat=True).first(),
+        member_id=member_id,
+        household_id=household_id,
         is_superuser=user.is_superuser,
         grant_area_ids=tuple(a for _, _, _, a in grants if a),
     )

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib.auth import authenticate
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Exists, F, Model, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,11 +64,18 @@ def user_for_token(key: str) -> User | None:
     """The active user a bearer token belongs to, or None when it is unknown or expired."""
     token = (
         ApiToken.objects.select_related("user")
+        .annotate(
+            scope_member_id=F("user__member__id"),
+            scope_household_id=F("user__resident__household_id"),
+            scope_has_grants=Exists(RoleGrant.objects.filter(user_id=OuterRef("user_id"))),
+        )
         .filter(digest=_digest(key), expires_at__gt=timezone.now(), user__is_active=True)
         .first()
     )
     if token is None:
         return None
+    for fact in ("scope_member_id", "scope_household_id", "scope_has_grants"):  # see accounts.backends
+        setattr(token.user, fact, getattr(token, fact))
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
