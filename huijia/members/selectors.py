@@ -5,24 +5,62 @@ from django.db.models import Prefetch, QuerySet
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, get_visible, restrict
 from huijia.core.errors import NotFound
+from huijia.grid.models import Area
 from huijia.members.models import Member, Registration, RegistrationStatus, Skill
 
 PAGE_SIZE = 20
 
 
+ROW_FIELDS = (
+    *("id", "kind", "status", "submitted_at", "reviewed_at", "reject_reason", "resources", "free_time"),
+    *("member__id", "member__name", "member__phone", "member__id_number", "member__work_unit_id"),
+    *("member__volunteer_no", "community__id", "community__name", "community__path"),
+    *("household__id", "household__unit", "household__floor", "household__room"),
+    *("household__building__id", "household__building__name", "household__building__path"),
+    *(
+        "household__building__parent__id",
+        "household__building__parent__name",
+        "work_unit__id",
+        "work_unit__name",
+    ),
+)
+
+
 def _registration_rows(qs: QuerySet[Registration]) -> QuerySet[Registration]:
-    return qs.select_related(
-        "member", "community", "household", "household__building", "household__building__parent", "work_unit"
-    ).prefetch_related(Prefetch("skills", queryset=Skill.objects.only("id", "name")))
+    return (
+        qs.select_related(
+            "member",
+            "community",
+            "household",
+            "household__building",
+            "household__building__parent",
+            "work_unit",
+        )
+        .only(*ROW_FIELDS)
+        .prefetch_related(Prefetch("skills", queryset=Skill.objects.only("id", "name")))
+    )
+
+
+def in_community(qs: QuerySet, actor: Actor, community_id: int, perm: Perm = Perm.VIEW) -> QuerySet:
+    """Rows of one community in the actor's scope.
+
+    Every row of a community lies under the community's path, so when the actor's grant covers the
+    whole community the community filter alone is the scope: no per-row join on the area path.
+    """
+    path = Area.objects.filter(pk=community_id).values_list("path", flat=True).first()
+    if path is not None and actor.covers(perm, path):
+        return qs.filter(community_id=community_id)
+    return restrict(qs, actor, perm).filter(community_id=community_id)
 
 
 def registration_queue(
     *, actor: Actor, community_id: int | None = None, status: str | None = RegistrationStatus.PENDING
 ) -> QuerySet[Registration]:
     """Registrations a staff actor may see, newest first, optionally for one community and status."""
-    qs = restrict(Registration.objects.all(), actor, Perm.VIEW)
     if community_id is not None:
-        qs = qs.filter(community_id=community_id)
+        qs = in_community(Registration.objects.all(), actor, community_id)
+    else:
+        qs = restrict(Registration.objects.all(), actor, Perm.VIEW)
     if status:
         qs = qs.filter(status=status)
     return _registration_rows(qs.order_by("-submitted_at", "-pk"))
@@ -64,9 +102,10 @@ def my_member(*, actor: Actor) -> Member:
 
 def members_for(*, actor: Actor, community_id: int | None = None) -> QuerySet[Member]:
     """Reporting members a staff actor may see (work units: their own members wherever they report)."""
-    qs = restrict(Member.objects.all(), actor, Perm.VIEW)
     if community_id is not None:
-        qs = qs.filter(community_id=community_id)
+        qs = in_community(Member.objects.all(), actor, community_id)
+    else:
+        qs = restrict(Member.objects.all(), actor, Perm.VIEW)
     return (
         qs.select_related("community", "work_unit", "household", "household__building")
         .prefetch_related(Prefetch("skills", queryset=Skill.objects.only("id", "name")))
