@@ -13,6 +13,7 @@ PAGE_SIZE = 20
 
 ROW_FIELDS = (
     *("id", "kind", "status", "submitted_at", "reviewed_at", "reject_reason", "resources", "free_time"),
+    *("previous_id", "ended_at"),
     *("member__id", "member__name", "member__phone", "member__id_number", "member__work_unit_id"),
     *("member__volunteer_no", "community__id", "community__name", "community__path"),
     *("household__id", "household__unit", "household__floor", "household__room"),
