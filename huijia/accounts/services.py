@@ -1,10 +1,13 @@
 """Writes of the accounts app: audit entries, notifications, API tokens and role grants."""
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, Model, OuterRef
 from django.utils import timezone
@@ -80,6 +83,38 @@ def user_for_token(key: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
+
+
+def account_problems(*, username: str, password: str, display_name: str = "") -> dict[str, list[str]]:
+    """What is wrong with a new account's fields, per field (empty when nothing)."""
+    username = (username or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = [_("登录名用3到30个英文字母、数字或下划线")]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = [_("这个登录名已经有人用了，请换一个")]
+    if len(display_name or "") > 64:
+        errors["display_name"] = [_("称呼不超过64个字")]
+    try:
+        validate_password(password or "", User(username=username, display_name=display_name or ""))
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    return errors
+
+
+@transaction.atomic
+def create_account(*, username: str, password: str, display_name: str = "") -> User:
+    """A person opens an account to report in. Only a login name and a password: no phone, no ID here."""
+    if errors := account_problems(username=username, password=password, display_name=display_name):
+        raise InvalidInput(next(iter(errors.values()))[0], code="bad_account", fields=errors)
+    user = User.objects.create_user(
+        username=username.strip(), password=password, display_name=(display_name or "").strip()
+    )
+    audit(actor=Actor(user_id=user.pk), action="account.create", target=user)
+    return user
 
 
 @transaction.atomic
