@@ -36,7 +36,7 @@ test: setup
 	@scripts/ensure-chromium
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run --verbosity 0
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest --ds=huijia.settings_test -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 ## make test-pg: the same suite against the local PostgreSQL
 test-pg: setup
