@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("huijia.accounts.urls")),
     path("", include("huijia.members.urls")),
     path("admin/", admin.site.urls),
+    path("console/data/", include("huijia.core.urls")),
     path("api/v1/", api.urls),
 ]
