@@ -13,58 +13,79 @@ PAGE_SIZE = 20
 
 ROW_FIELDS = (
     *("id", "kind", "status", "submitted_at", "reviewed_at", "reject_reason", "resources", "free_time"),
-    *("previous_id", "ended_at"),
+    *("previous_id", "ended_at", "community_id", "work_unit_id"),
     *("member__id", "member__name", "member__phone", "member__id_number", "member__work_unit_id"),
-    *("member__volunteer_no", "community__id", "community__name", "community__path"),
-    *("household__id", "household__unit", "household__floor", "household__room"),
+    *("member__volunteer_no", "household__id", "household__unit", "household__floor", "household__room"),
     *("household__building__id", "household__building__name", "household__building__path"),
-    *(
-        "household__building__parent__id",
-        "household__building__parent__name",
-        "work_unit__id",
-        "work_unit__name",
-    ),
+    *("household__building__parent__id", "household__building__parent__name"),
+    *("work_unit__id", "work_unit__name"),
 )
 
 
-def _registration_rows(qs: QuerySet[Registration]) -> QuerySet[Registration]:
+def _names(model) -> QuerySet:
+    return model.objects.only("id", "name")
+
+
+def _registration_rows(
+    qs: QuerySet[Registration], *, community: Area | None = None
+) -> QuerySet[Registration]:
+    """Rows with everything a queue row shows, in a constant few queries.
+
+    PostgreSQL's planning time grows quickly with every join (six joins: ~3 ms to plan, more than
+    the query takes to run), so the community is not joined: a caller that already holds the
+    (scoped) community passes it and puts it on the rows it shows; otherwise it comes in a small
+    prefetch by primary key.
+    """
+    prefetches = [Prefetch("skills", queryset=_names(Skill))]
+    if community is None:
+        prefetches.append(Prefetch("community", queryset=Area.objects.only("id", "name", "path")))
     return (
         qs.select_related(
-            "member",
-            "community",
-            "household",
-            "household__building",
-            "household__building__parent",
-            "work_unit",
+            "member", "household", "household__building", "household__building__parent", "work_unit"
         )
         .only(*ROW_FIELDS)
-        .prefetch_related(Prefetch("skills", queryset=Skill.objects.only("id", "name")))
+        .prefetch_related(*prefetches)
     )
 
 
-def in_community(qs: QuerySet, actor: Actor, community_id: int, perm: Perm = Perm.VIEW) -> QuerySet:
+def in_community(
+    qs: QuerySet, actor: Actor, community_id: int, perm: Perm = Perm.VIEW, *, path: str | None = None
+) -> QuerySet:
     """Rows of one community in the actor's scope.
 
     Every row of a community lies under the community's path, so when the actor's grant covers the
     whole community the community filter alone is the scope: no per-row join on the area path.
+    `path` is the community's own path when the caller has the community at hand (saves a lookup).
     """
-    path = Area.objects.filter(pk=community_id).values_list("path", flat=True).first()
+    if path is None:
+        path = Area.objects.filter(pk=community_id).values_list("path", flat=True).first()
     if path is not None and actor.covers(perm, path):
         return qs.filter(community_id=community_id)
     return restrict(qs, actor, perm).filter(community_id=community_id)
 
 
 def registration_queue(
-    *, actor: Actor, community_id: int | None = None, status: str | None = RegistrationStatus.PENDING
+    *,
+    actor: Actor,
+    community_id: int | None = None,
+    status: str | None = RegistrationStatus.PENDING,
+    community: Area | None = None,
 ) -> QuerySet[Registration]:
-    """Registrations a staff actor may see, newest first, optionally for one community and status."""
-    if community_id is not None:
+    """Registrations a staff actor may see, newest first, optionally for one community and status.
+
+    `community` is a community the caller already read through the actor's scope
+    (grid selectors' communities_for): its rows are filtered by its id and path, and the rows do
+    not load it again (the caller puts it on the rows it shows).
+    """
+    if community is not None:
+        qs = in_community(Registration.objects.all(), actor, community.pk, path=community.path)
+    elif community_id is not None:
         qs = in_community(Registration.objects.all(), actor, community_id)
     else:
         qs = restrict(Registration.objects.all(), actor, Perm.VIEW)
     if status:
         qs = qs.filter(status=status)
-    return _registration_rows(qs.order_by("-submitted_at", "-pk"))
+    return _registration_rows(qs.order_by("-submitted_at", "-pk"), community=community)
 
 
 def registrations_for(*, actor: Actor, status: str | None = None) -> QuerySet[Registration]:
@@ -75,30 +96,35 @@ def registration_for(*, actor: Actor, registration_id: int) -> Registration:
     return get_visible(_registration_rows(Registration.objects.all()), actor, registration_id)
 
 
-def my_member(*, actor: Actor) -> Member:
-    """The signed-in member's own profile with everything their page shows, in a fixed few queries."""
+def my_member(*, actor: Actor, page: bool = False) -> Member:
+    """The signed-in member's own profile with everything their page shows, in a fixed few queries.
+
+    `page=True` is the lighter read of the member's HTML pages: the tables they show (household,
+    building, estate, work unit) are joined, the ones only the API shows (community, its street,
+    registered Party organisation) are left out; both read only the member's own row.
+    """
     if not actor.member_id:
         raise NotFound()
+    joins = ["household", "household__building", "household__building__parent", "work_unit"]
+    if not page:
+        joins += ["community", "community__parent", "registered_org"]
+    history = Registration.objects.select_related("community").order_by("-submitted_at", "-pk")
+    if page:
+        history = history.only(*HISTORY_FIELDS)
     return (
-        Member.objects.select_related(
-            "community",
-            "community__parent",
-            "household",
-            "household__building",
-            "household__building__parent",
-            "work_unit",
-            "registered_org",
-        )
+        Member.objects.select_related(*joins)
         .prefetch_related(
-            Prefetch("skills", queryset=Skill.objects.only("id", "name")),
-            Prefetch(
-                "registrations",
-                queryset=Registration.objects.select_related("community").order_by("-submitted_at", "-pk"),
-                to_attr="history",
-            ),
+            Prefetch("skills", queryset=_names(Skill)),
+            Prefetch("registrations", queryset=history, to_attr="history"),
         )
         .get(pk=actor.member_id)
     )
+
+
+HISTORY_FIELDS = (
+    *("id", "member_id", "kind", "status", "submitted_at", "reviewed_at", "reject_reason", "ended_at"),
+    *("community__id", "community__name"),
+)
 
 
 def members_for(*, actor: Actor, community_id: int | None = None) -> QuerySet[Member]:

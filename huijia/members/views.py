@@ -149,7 +149,7 @@ class Standing:
 
 def _standing(actor: Actor) -> Standing:
     try:
-        member = selectors.my_member(actor=actor)
+        member = selectors.my_member(actor=actor, page=True)
     except NotFound:
         return Standing(member=None)
     history = member.history
@@ -419,14 +419,26 @@ class RowLinks:
         self.id_number = Links("members:reveal", "id_number")
 
 
-def _row_flags(actor: Actor, registration: Registration, links: RowLinks) -> Registration:
-    """What the actor may do on a queue row, decided in memory from the row's own building path."""
-    path = registration.household.building.path
-    registration.can_review = actor.covers(Perm.REVIEW, path)
-    registration.can_reveal = _can_reveal(actor, registration.member, path)
+def _row_flags(actor: Actor, registration: Registration, links: RowLinks, next_url: str = "") -> Registration:
+    """What the actor may do on a queue row, decided in memory from the row's own building path, and
+    the row's strings prepared once here rather than through template loops and lookups."""
+    household = registration.household
+    building = household.building
+    member = registration.member
+    registration.can_review = actor.covers(Perm.REVIEW, building.path)
+    registration.can_reveal = _can_reveal(actor, member, building.path)
     registration.approve_url = links.approve(registration.pk)
     registration.reject_url = links.reject(registration.pk)
-    _reveal_links(registration.member, links)
+    registration.reject_form_url = (
+        f"{registration.reject_url}?{urlencode({'next': next_url})}" if next_url else registration.reject_url
+    )
+    registration.estate_name = building.parent.name if building.parent_id else ""
+    registration.place = f"{building.name} {household.label}"
+    registration.skill_names = "、".join(s.name for s in registration.skills.all())
+    registration.work_unit_name = registration.work_unit.name if registration.work_unit_id else ""
+    registration.kind_label = registration.get_kind_display()
+    registration.status_label = registration.get_status_display()
+    _reveal_links(member, links)
     return registration
 
 
@@ -479,25 +491,30 @@ def queue(request):
     community = _community_choice(request, form, communities)
     status = form.cleaned_data.get("status") or RegistrationStatus.PENDING
     rows = selectors.registration_queue(
-        actor=actor,
-        community_id=community.pk if community else None,
-        status=None if status == QueueFilterForm.ALL else status,
+        actor=actor, community=community, status=None if status == QueueFilterForm.ALL else status
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = _query(community=community.pk if community else "", status=status)
+    next_url = f"{reverse('members:queue')}?{query}&page={page.number}"
     links = RowLinks()
+    shown = []
+    for r in page.object_list:
+        if community is not None:
+            r.community = community  # the rows of one community do not load it again
+        shown.append(_row_flags(actor, r, links, next_url))
     context = {
         "communities": communities,
         "community": community,
         "status": status,
         "statuses": form.fields["status"].choices,
         "page": page,
-        "rows": [_row_flags(actor, r, links) for r in page.object_list],
+        "rows": shown,
         "labels": _labels(),
         "note": "",
         "error": "",
-        "query": _query(community=community.pk if community else "", status=status),
+        "query": query,
+        "next": next_url,
     }
-    context["next"] = f"{reverse('members:queue')}?{context['query']}&page={page.number}"
     return render(request, "members/queue.html", context)
 
 
@@ -522,7 +539,7 @@ def _review(request: HttpRequest, registration_id: int, action, note: str) -> Ht
     next_url = _safe_next(request, "")
     if _hx_target(request) is not None:
         context = {
-            "r": _row_flags(actor, registration, RowLinks()),
+            "r": _row_flags(actor, registration, RowLinks(), next_url),
             "labels": _labels(),
             "note": "" if error else note,
             "error": error,
@@ -552,8 +569,12 @@ def approve(request, registration_id: int):
 
 
 @login_required
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 def reject(request, registration_id: int):
+    """POST rejects with a reason; GET shows the reason form (an htmx fragment, or a page without JS)."""
+    if request.method == "GET":
+        return _reject_form(request, registration_id)
     form = RejectForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     return _review(
@@ -562,6 +583,29 @@ def reject(request, registration_id: int):
         lambda actor: reject_registration(actor=actor, registration_id=registration_id, reason=reason),
         _("已退回，已通知本人"),
     )
+
+
+def _reject_form(request: HttpRequest, registration_id: int) -> HttpResponse:
+    """The reason form of one registration the actor may see, loaded when they choose to reject."""
+    actor = _staff(request)
+    try:
+        registration = selectors.registration_for(actor=actor, registration_id=registration_id)
+    except NotFound:
+        raise Http404 from None
+    next_url = request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    context = {
+        "r": _row_flags(actor, registration, RowLinks(), next_url),
+        "labels": _labels(),
+        "next": next_url,
+        "open": True,
+    }
+    fragment = _hx_target(request) is not None
+    template = "members/_reject_form.html" if fragment else "members/reject.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @login_required
