@@ -16,7 +16,15 @@ from huijia.core.crypto import blind_index
 from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound, from_validation_error
 from huijia.core.personal import validate_id_number, validate_mobile
 from huijia.grid.models import Area, AreaKind, Household
-from huijia.members.models import FreeTime, Member, Registration, RegistrationKind, RegistrationStatus, Skill
+from huijia.members.models import (
+    FreeTime,
+    Member,
+    Registration,
+    RegistrationKind,
+    RegistrationStatus,
+    Skill,
+    new_volunteer_no,
+)
 from huijia.orgs.models import WorkUnit
 
 MAX_REASON = 200
@@ -79,7 +87,7 @@ def _member_for_registrant(*, actor: Actor, identity: Identity | None) -> Member
             existing.save(update_fields=["user"])
             return existing
         raise Conflict(_("该身份证号已被其他账号登记，请联系社区工作人员核实"), code="id_number_taken")
-    return Member.objects.create(
+    return create_member(
         user_id=actor.user_id,
         name=identity.name,
         phone=identity.phone,
@@ -87,6 +95,25 @@ def _member_for_registrant(*, actor: Actor, identity: Identity | None) -> Member
         id_number=identity.id_number,
         id_number_digest=blind_index(identity.id_number),
     )
+
+
+VOLUNTEER_NO_ATTEMPTS = 5
+
+
+def create_member(**fields) -> Member:
+    """Insert a member with a fresh random volunteer number, drawing again if the number is taken.
+
+    Ten random digits collide rarely (about one in 100,000 draws at city scale), so a collision is
+    retried inside a savepoint instead of failing the member's registration.
+    """
+    for attempt in range(VOLUNTEER_NO_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return Member.objects.create(volunteer_no=new_volunteer_no(), **fields)
+        except IntegrityError as exc:
+            if "volunteer_no" not in str(exc) or attempt == VOLUNTEER_NO_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _check_choices(data: RegistrationInput) -> tuple[Area, Household, WorkUnit | None, list[Skill]]:

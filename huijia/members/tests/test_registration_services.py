@@ -1,7 +1,7 @@
 """Registration from submission to approval, rejection, transfer and withdrawal, through the services."""
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from huijia.accounts.models import AuditLog, Notification
 from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -182,3 +182,22 @@ def test_reveal_pii_is_scoped_and_audited(world):
         with pytest.raises(NotFound):
             reveal_member_pii(actor=world.actor(name), member_id=member.pk, field_name="id_number")
     assert AuditLog.objects.filter(action="pii.reveal").count() == 1
+
+
+def test_a_taken_volunteer_number_is_drawn_again(world, monkeypatch):
+    """Random volunteer numbers can collide; the registration still succeeds with a fresh number."""
+    taken = Member.objects.exclude(volunteer_no="").values_list("volunteer_no", flat=True).first()
+    draws = iter([taken, taken, "HJ0000000042"])
+    monkeypatch.setattr("huijia.members.services.new_volunteer_no", lambda: next(draws))
+    reg = submit_registration(actor=newcomer(world), data=first_input(world))
+    assert reg.member.volunteer_no == "HJ0000000042"
+    assert Member.objects.filter(volunteer_no=taken).count() == 1
+
+
+def test_volunteer_number_draws_are_bounded(world, monkeypatch):
+    taken = Member.objects.values_list("volunteer_no", flat=True).first()
+    monkeypatch.setattr("huijia.members.services.new_volunteer_no", lambda: taken)
+    before = (Member.objects.count(), Registration.objects.count())
+    with pytest.raises(IntegrityError):
+        submit_registration(actor=newcomer(world), data=first_input(world))
+    assert (Member.objects.count(), Registration.objects.count()) == before
