@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -43,6 +44,7 @@ from huijia.members.forms import (
     work_units,
 )
 from huijia.members.models import FreeTime, Member, Registration, RegistrationStatus
+from huijia.members.rows import RowContext, queue_row
 from huijia.members.services import (
     PII_FIELDS,
     approve_registration,
@@ -497,11 +499,12 @@ def queue(request):
     query = _query(community=community.pk if community else "", status=status)
     next_url = f"{reverse('members:queue')}?{query}&page={page.number}"
     links = RowLinks()
+    row_context = RowContext(_labels(), get_token(request), next_url, community_shown=community is not None)
     shown = []
     for r in page.object_list:
         if community is not None:
             r.community = community  # the rows of one community do not load it again
-        shown.append(_row_flags(actor, r, links, next_url))
+        shown.append(queue_row(_row_flags(actor, r, links, next_url), row_context))
     context = {
         "communities": communities,
         "community": community,
@@ -538,15 +541,11 @@ def _review(request: HttpRequest, registration_id: int, action, note: str) -> Ht
         raise Http404 from None
     next_url = _safe_next(request, "")
     if _hx_target(request) is not None:
-        context = {
-            "r": _row_flags(actor, registration, RowLinks(), next_url),
-            "labels": _labels(),
-            "note": "" if error else note,
-            "error": error,
-            "next": next_url,
-            "community": registration.community if "community=" in next_url else None,
-        }
-        response = render(request, "members/_queue_row.html", context)
+        row_context = RowContext(
+            _labels(), get_token(request), next_url, community_shown="community=" in next_url
+        )
+        row = _row_flags(actor, registration, RowLinks(), next_url)
+        response = HttpResponse(queue_row(row, row_context, note="" if error else note, error=error))
         patch_vary_headers(response, ("HX-Request",))
         return response
     if error:

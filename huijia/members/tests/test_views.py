@@ -464,6 +464,17 @@ def test_queue_shows_the_pending_rows_of_the_chosen_community(client, world):
     assert reverse("members:approve", args=[world.registrations["pending_member"].pk]) in html
 
 
+def test_queue_rows_show_what_people_typed_as_text(client, world):
+    """Names, resources and reasons are typed by members and staff: markup in them is shown, not run."""
+    registration = world.registrations["pending_member"]
+    registration.resources = '<script>alert("x")</script>&'
+    registration.save(update_fields=["resources"])
+    html = html_of(signed_in(client, world, "staff").get(queue_url(world, status="pending")))
+    assert '<script>alert("x")' not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;" in html
+    assert 'name="csrfmiddlewaretoken" value="' in html
+
+
 def test_queue_status_filter_and_default(client, world):
     client = signed_in(client, world, "staff")
     approved = html_of(client.get(queue_url(world, status="approved")))
