@@ -37,6 +37,8 @@ class Actor:
     household_id: int | None = None
     is_superuser: bool = False
     grant_area_ids: tuple[int, ...] = field(default=(), compare=False)
+    # (role, area id, path, kind, name) of each area grant: the console's community picker
+    grant_areas: tuple[tuple[str, int, str, str, str], ...] = field(default=(), compare=False)
 
     @property
     def is_authenticated(self) -> bool:
@@ -88,15 +90,18 @@ def actor_for(user) -> Actor:
     grants = []
     if not facts or user.scope_has_grants:
         rows = RoleGrant.objects.filter(user_id=user.pk)
-        grants = list(rows.values_list("role", "area__path", "work_unit_id", "area_id"))
+        grants = list(
+            rows.values_list("role", "area__path", "work_unit_id", "area_id", "area__kind", "area__name")
+        )
     actor = Actor(
         user_id=user.pk,
-        area_grants=tuple((r, p) for r, p, _, _ in grants if r != Role.WORK_UNIT and p),
-        work_unit_grants=tuple((r, w) for r, _, w, _ in grants if r == Role.WORK_UNIT and w),
+        area_grants=tuple((r, p) for r, p, *_ in grants if r != Role.WORK_UNIT and p),
+        work_unit_grants=tuple((r, w) for r, _, w, *_ in grants if r == Role.WORK_UNIT and w),
         member_id=member_id,
         household_id=household_id,
         is_superuser=user.is_superuser,
-        grant_area_ids=tuple(a for _, _, _, a in grants if a),
+        grant_area_ids=tuple(a for _, _, _, a, *_ in grants if a),
+        grant_areas=tuple((r, a, p, k, n) for r, p, _, a, k, n in grants if a and r != Role.WORK_UNIT),
     )
     user._huijia_actor = actor
     return actor

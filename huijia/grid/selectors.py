@@ -6,7 +6,7 @@ user: a member needs them to report in, and they hold no personal data. Resident
 
 from django.db.models import Count, Q, QuerySet
 
-from huijia.accounts.roles import Perm
+from huijia.accounts.roles import ROLE_PERMS, Perm
 from huijia.accounts.scope import Actor, get_visible, restrict
 from huijia.core.errors import NotFound
 from huijia.grid.models import Area, AreaKind, Household, Resident
@@ -90,6 +90,22 @@ def visible_areas(*, actor: Actor, perm: Perm = Perm.VIEW) -> QuerySet[Area]:
 def communities_for(*, actor: Actor) -> QuerySet[Area]:
     """The communities a staff actor works in, for the console's community picker."""
     return visible_areas(actor=actor).filter(kind=AreaKind.COMMUNITY).order_by("name")
+
+
+def community_choices(*, actor: Actor) -> list[Area]:
+    """`communities_for` as a list, read from the actor's own grants when they are all on communities.
+
+    Community staff, the console's most frequent users, hold grants on community nodes; those
+    grants were loaded with the actor (id, path, kind, name), so their picker costs no query.
+    Anyone else (street staff, superusers, mixed grants) gets the query.
+    """
+    grants = [g for g in actor.grant_areas if Perm.VIEW in ROLE_PERMS[g[0]]]
+    if actor.is_superuser or actor.work_unit_grants or not grants:
+        return list(communities_for(actor=actor))
+    if any(kind != AreaKind.COMMUNITY for _, _, _, kind, _ in grants):
+        return list(communities_for(actor=actor))
+    unique = {pk: Area(pk=pk, path=path, kind=kind, name=name) for _, pk, path, kind, name in grants}
+    return sorted(unique.values(), key=lambda area: (area.name, area.pk))
 
 
 def resident_for(*, actor: Actor, resident_id: int) -> Resident:

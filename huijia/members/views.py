@@ -488,7 +488,7 @@ def _can_reveal(actor: Actor, member: Member, path: str | None) -> bool:
 def queue(request):
     """The registration queue of a community: `?community=<id>&status=<status>&page=<n>`."""
     actor = _staff(request)
-    communities = list(grid_selectors.communities_for(actor=actor))
+    communities = grid_selectors.community_choices(actor=actor)
     form = QueueFilterForm(request.GET, communities=communities)
     community = _community_choice(request, form, communities)
     status = form.cleaned_data.get("status") or RegistrationStatus.PENDING
@@ -634,7 +634,7 @@ def reveal(request, member_id: int, field: str):
 def roster(request):
     """Reporting members of a community (or of the actor's whole scope), paginated, numbers masked."""
     actor = _staff(request)
-    communities = list(grid_selectors.communities_for(actor=actor))
+    communities = grid_selectors.community_choices(actor=actor)
     form = RosterFilterForm(request.GET, communities=communities)
     community = _community_choice(request, form, communities)
     rows = selectors.members_for(actor=actor, community_id=community.pk if community else None)
