@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -272,6 +271,11 @@ def withdraw_registration(*, actor: Actor, registration_id: int) -> Registration
 PII_FIELDS = {"phone", "id_number"}
 
 
+# A community may unmask an applicant while it reviews them and a member while they report there;
+# once it has turned them down, or they have moved or withdrawn, the numbers are no longer its business.
+REVEALABLE = (RegistrationStatus.PENDING, RegistrationStatus.APPROVED)
+
+
 @transaction.atomic
 def reveal_member_pii(*, actor: Actor, member_id: int, field_name: str) -> str:
     """Shows one unmasked personal field to a role that needs it, and audits the view."""
@@ -282,7 +286,7 @@ def reveal_member_pii(*, actor: Actor, member_id: int, field_name: str) -> str:
         or restrict(Member.objects.filter(pk=member_id), actor, Perm.VIEW_PII).exists()
         or (
             restrict(Registration.objects.filter(member_id=member_id), actor, Perm.VIEW_PII)
-            .filter(~Q(status=RegistrationStatus.WITHDRAWN))
+            .filter(status__in=REVEALABLE)
             .exists()
         )
     )

@@ -201,3 +201,24 @@ def test_volunteer_number_draws_are_bounded(world, monkeypatch):
     with pytest.raises(IntegrityError):
         submit_registration(actor=newcomer(world), data=first_input(world))
     assert (Member.objects.count(), Registration.objects.count()) == before
+
+
+def test_a_community_cannot_unmask_someone_it_rejected_or_who_moved_away(world):
+    newcomer_actor = newcomer(world)
+    rejected = submit_registration(actor=newcomer_actor, data=first_input(world))
+    reject_registration(actor=world.actor("staff"), registration_id=rejected.pk, reason="住址不符")
+    with pytest.raises(NotFound):
+        reveal_member_pii(actor=world.actor("staff"), member_id=rejected.member_id, field_name="phone")
+
+    mover = world.members["member"]
+    data = first_input(
+        world, community_id=world.areas["a2"].pk, household_id=world.households["a2_102"].pk, identity=None
+    )
+    transfer = submit_registration(actor=world.actor("member"), data=data)
+    staff = world.actor("staff")
+    assert reveal_member_pii(actor=staff, member_id=mover.pk, field_name="phone") == mover.phone
+    approve_registration(actor=world.actor("other_staff"), registration_id=transfer.pk)
+    with pytest.raises(NotFound):
+        reveal_member_pii(actor=world.actor("staff"), member_id=mover.pk, field_name="phone")
+    assert reveal_member_pii(actor=world.actor("other_staff"), member_id=mover.pk, field_name="phone")
+    assert AuditLog.objects.filter(action="pii.reveal").count() == 2
