@@ -44,9 +44,9 @@ class Member(models.Model):
     )
     name = models.CharField("姓名", max_length=64)
     phone = EncryptedTextField("手机号")
-    phone_digest = models.CharField(max_length=64, db_index=True)
+    phone_digest = models.CharField(max_length=64)
     id_number = EncryptedTextField("身份证号")
-    id_number_digest = models.CharField(max_length=64, unique=True)
+    id_number_digest = models.CharField(max_length=64)
     work_unit = models.ForeignKey(
         "orgs.WorkUnit",
         null=True,
@@ -82,12 +82,23 @@ class Member(models.Model):
     skills = models.ManyToManyField(Skill, blank=True, related_name="members", verbose_name="专长")
     resources = models.CharField("可提供的资源", max_length=200, blank=True)
     free_time = models.JSONField("空闲时间", default=list, blank=True)
-    volunteer_no = models.CharField("志愿者编号", max_length=16, unique=True, default=new_volunteer_no)
-    card_token = models.CharField(max_length=32, unique=True, default=new_card_token)
+    volunteer_no = models.CharField("志愿者编号", max_length=16, default=new_volunteer_no)
+    card_token = models.CharField(max_length=32, default=new_card_token)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
     scope = ScopeRule(area="household__building__path", work_unit="work_unit_id", member="pk")
+
+    class Meta:
+        # Declared here rather than with unique=True/db_index=True on the fields: on PostgreSQL those
+        # also build a varchar_pattern_ops copy of each index for LIKE, which nothing here runs on
+        # digests and tokens, and every extra index slows the import of 100,000 members.
+        constraints = [
+            models.UniqueConstraint(fields=["id_number_digest"], name="member_id_number_digest_unique"),
+            models.UniqueConstraint(fields=["volunteer_no"], name="member_volunteer_no_unique"),
+            models.UniqueConstraint(fields=["card_token"], name="member_card_token_unique"),
+        ]
+        indexes = [models.Index(fields=["phone_digest"], name="member_phone_digest")]
 
     def __str__(self) -> str:
         return self.name
@@ -122,7 +133,10 @@ class Registration(models.Model):
     """One report-in of a member to a community, from submission to approval, rejection or end."""
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="registrations")
-    community = models.ForeignKey("grid.Area", on_delete=models.PROTECT, related_name="registrations")
+    # no index of its own: registration_queue (community, status, submitted_at) serves its lookups
+    community = models.ForeignKey(
+        "grid.Area", on_delete=models.PROTECT, related_name="registrations", db_index=False
+    )
     household = models.ForeignKey("grid.Household", on_delete=models.PROTECT, related_name="registrations")
     work_unit = models.ForeignKey(
         "orgs.WorkUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -14,7 +14,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from huijia.members.models import Registration, RegistrationStatus
+from huijia.members.models import RegistrationStatus
+from huijia.members.selectors import QueueRow
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def _pii(masked: str, url: str, can_reveal: bool, labels: dict[str, str]) -> str
     )
 
 
-def _actions(r: Registration, ctx: RowContext, note: str, error: str) -> str:
+def _actions(r: QueueRow, ctx: RowContext, note: str, error: str) -> str:
     labels = ctx.labels
     if r.status == RegistrationStatus.PENDING and r.can_review:
         hidden = (
@@ -78,23 +79,23 @@ def _actions(r: Registration, ctx: RowContext, note: str, error: str) -> str:
     return "".join(parts)
 
 
-def queue_row(r: Registration, ctx: RowContext, *, note: str = "", error: str = "") -> SafeString:
+def queue_row(r: QueueRow, ctx: RowContext, *, note: str = "", error: str = "") -> SafeString:
     """One `<tr>` of the queue: the registrant (masked numbers), address, unit, skills, time, actions.
 
-    `r` carries the flags and strings `views._row_flags` put on it.
+    `r` carries the flags and links `views._row_flags` put on it.
     """
-    labels, m = ctx.labels, r.member
+    labels = ctx.labels
     flash = "flash-error" if error else "flash-ok" if note else ""
     submitted = timezone.localtime(r.submitted_at)
     skills = escape(r.skill_names) if r.skill_names else '<span class="muted">—</span>'
     if r.resources:
         skills += f'<div class="sub">{escape(labels["resources"])}{escape(r.resources)}</div>'
-    community = "" if ctx.community_shown else f'<div class="sub">{escape(r.community.name)}</div>'
+    community = "" if ctx.community_shown else f'<div class="sub">{escape(r.community_name)}</div>'
     cells = (
-        f'<td data-label="{escape(labels["name"])}"><div class="name">{escape(m.name)}</div>'
-        f"{_pii(m.masked_phone, m.reveal_phone_url, r.can_reveal, labels)}"
-        f"{_pii(m.masked_id_number, m.reveal_id_number_url, r.can_reveal, labels)}</td>"
-        f'<td data-label="{escape(labels["address"])}"><div>{escape(r.estate_name)}<br>'
+        f'<td data-label="{escape(labels["name"])}"><div class="name">{escape(r.member_name)}</div>'
+        f"{_pii(r.masked_phone, r.reveal_phone_url, r.can_reveal, labels)}"
+        f"{_pii(r.masked_id_number, r.reveal_id_number_url, r.can_reveal, labels)}</td>"
+        f'<td data-label="{escape(labels["address"])}"><div>{escape(r.estate_name or '')}<br>'
         f"{escape(r.place)}</div></td>"
         f'<td data-label="{escape(labels["work_unit"])}"><div>{escape(r.work_unit_name or "—")}</div></td>'
         f'<td data-label="{escape(labels["skills"])}"><div>{skills}</div></td>'

@@ -45,6 +45,7 @@ from huijia.members.forms import (
 )
 from huijia.members.models import FreeTime, Member, Registration, RegistrationStatus
 from huijia.members.rows import RowContext, queue_row
+from huijia.members.selectors import QueueRow
 from huijia.members.services import (
     PII_FIELDS,
     approve_registration,
@@ -421,32 +422,25 @@ class RowLinks:
         self.id_number = Links("members:reveal", "id_number")
 
 
-def _row_flags(actor: Actor, registration: Registration, links: RowLinks, next_url: str = "") -> Registration:
-    """What the actor may do on a queue row, decided in memory from the row's own building path, and
-    the row's strings prepared once here rather than through template loops and lookups."""
-    household = registration.household
-    building = household.building
-    member = registration.member
-    registration.can_review = actor.covers(Perm.REVIEW, building.path)
-    registration.can_reveal = _can_reveal(actor, member, building.path)
-    registration.approve_url = links.approve(registration.pk)
-    registration.reject_url = links.reject(registration.pk)
-    registration.reject_form_url = (
-        f"{registration.reject_url}?{urlencode({'next': next_url})}" if next_url else registration.reject_url
-    )
-    registration.estate_name = building.parent.name if building.parent_id else ""
-    registration.place = f"{building.name} {household.label}"
-    registration.skill_names = "、".join(s.name for s in registration.skills.all())
-    registration.work_unit_name = registration.work_unit.name if registration.work_unit_id else ""
-    registration.kind_label = registration.get_kind_display()
-    registration.status_label = registration.get_status_display()
-    _reveal_links(member, links)
-    return registration
-
-
 def _reveal_links(member: Member, links: RowLinks) -> None:
     member.reveal_phone_url = links.phone(member.pk)
     member.reveal_id_number_url = links.id_number(member.pk)
+
+
+def _row_flags(actor: Actor, row: QueueRow, links: RowLinks, next_url: str = "") -> QueueRow:
+    """What the actor may do on a queue row, decided in memory from the row's own building path."""
+    row.can_review = actor.covers(Perm.REVIEW, row.building_path)
+    row.can_reveal = (
+        actor.covers(Perm.VIEW_PII, row.building_path)
+        or row.member_work_unit_id in actor.work_units(Perm.VIEW_PII)
+        or actor.member_id == row.member_id
+    )
+    row.approve_url = links.approve(row.pk)
+    row.reject_url = links.reject(row.pk)
+    row.reject_form_url = f"{row.reject_url}?{urlencode({'next': next_url})}" if next_url else row.reject_url
+    row.reveal_phone_url = links.phone(row.member_id)
+    row.reveal_id_number_url = links.id_number(row.member_id)
+    return row
 
 
 def _labels() -> dict[str, str]:
@@ -492,7 +486,7 @@ def queue(request):
     form = QueueFilterForm(request.GET, communities=communities)
     community = _community_choice(request, form, communities)
     status = form.cleaned_data.get("status") or RegistrationStatus.PENDING
-    rows = selectors.registration_queue(
+    rows = selectors.queue_values(
         actor=actor, community=community, status=None if status == QueueFilterForm.ALL else status
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -500,11 +494,10 @@ def queue(request):
     next_url = f"{reverse('members:queue')}?{query}&page={page.number}"
     links = RowLinks()
     row_context = RowContext(_labels(), get_token(request), next_url, community_shown=community is not None)
-    shown = []
-    for r in page.object_list:
-        if community is not None:
-            r.community = community  # the rows of one community do not load it again
-        shown.append(queue_row(_row_flags(actor, r, links, next_url), row_context))
+    shown = [
+        queue_row(_row_flags(actor, r, links, next_url), row_context)
+        for r in selectors.queue_rows(page.object_list, community)
+    ]
     context = {
         "communities": communities,
         "community": community,
@@ -536,7 +529,7 @@ def _review(request: HttpRequest, registration_id: int, action, note: str) -> Ht
     except ServiceError as exc:
         error = exc.message
     try:
-        registration = selectors.registration_for(actor=actor, registration_id=registration_id)
+        row = selectors.queue_row_for(actor=actor, registration_id=registration_id)
     except NotFound:
         raise Http404 from None
     next_url = _safe_next(request, "")
@@ -544,15 +537,15 @@ def _review(request: HttpRequest, registration_id: int, action, note: str) -> Ht
         row_context = RowContext(
             _labels(), get_token(request), next_url, community_shown="community=" in next_url
         )
-        row = _row_flags(actor, registration, RowLinks(), next_url)
+        row = _row_flags(actor, row, RowLinks(), next_url)
         response = HttpResponse(queue_row(row, row_context, note="" if error else note, error=error))
         patch_vary_headers(response, ("HX-Request",))
         return response
     if error:
-        messages.error(request, f"{registration.member.name}：{error}")
+        messages.error(request, f"{row.member_name}：{error}")
     else:
-        messages.success(request, f"{registration.member.name}：{note}")
-    fallback = reverse("members:queue") + "?" + _query(community=registration.community_id)
+        messages.success(request, f"{row.member_name}：{note}")
+    fallback = reverse("members:queue") + "?" + _query(community=row.community_id)
     return redirect(_safe_next(request, fallback))
 
 
@@ -588,14 +581,14 @@ def _reject_form(request: HttpRequest, registration_id: int) -> HttpResponse:
     """The reason form of one registration the actor may see, loaded when they choose to reject."""
     actor = _staff(request)
     try:
-        registration = selectors.registration_for(actor=actor, registration_id=registration_id)
+        row = selectors.queue_row_for(actor=actor, registration_id=registration_id)
     except NotFound:
         raise Http404 from None
     next_url = request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = ""
     context = {
-        "r": _row_flags(actor, registration, RowLinks(), next_url),
+        "r": _row_flags(actor, row, RowLinks(), next_url),
         "labels": _labels(),
         "next": next_url,
         "open": True,
