@@ -111,16 +111,20 @@ def my_member(*, actor: Actor, page: bool = False) -> Member:
 
     `page=True` is the lighter read of the member's HTML pages: the tables they show (household,
     building, estate, work unit) are joined, the ones only the API shows (community, its street,
-    registered Party organisation) are left out; both read only the member's own row.
+    registered Party organisation) are left out, and skills and history come in two plain queries
+    (`skill_names`, `history`) without the prefetch machinery, which cost more than the queries.
     """
     if not actor.member_id:
         raise NotFound()
     joins = ["household", "household__building", "household__building__parent", "work_unit"]
-    if not page:
-        joins += ["community", "community__parent", "registered_org"]
     history = Registration.objects.select_related("community").order_by("-submitted_at", "-pk")
     if page:
-        history = history.only(*HISTORY_FIELDS)
+        member = Member.objects.select_related(*joins).get(pk=actor.member_id)
+        skills = Skill.objects.filter(members__pk=member.pk).order_by("pk")
+        member.skill_names = list(skills.values_list("name", flat=True))
+        member.history = list(history.filter(member_id=member.pk).only(*HISTORY_FIELDS))
+        return member
+    joins += ["community", "community__parent", "registered_org"]
     return (
         Member.objects.select_related(*joins)
         .prefetch_related(
