@@ -11,9 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from huijia.accounts.models import RoleGrant, User
+from huijia.accounts.models import Notification, RoleGrant, User
 from huijia.accounts.roles import Role
 from huijia.accounts.scope import actor_for
+from huijia.accounts.selectors import notifications_for
 from huijia.core.crypto import blind_index, decrypt
 from huijia.core.management.commands import bench
 from huijia.core.personal import validate_id_number, validate_mobile
@@ -23,6 +24,7 @@ from huijia.grid.models import CHILD_KIND, Area, AreaKind, Household, Resident
 from huijia.grid.services import _new_area
 from huijia.members import selectors
 from huijia.members.models import Member, Registration, RegistrationKind, RegistrationStatus, Skill
+from huijia.members.views import RECENT_NOTIFICATIONS
 from huijia.orgs.models import OrgKind, PartyOrg, WorkUnit
 
 SEEDED = (Area, Household, Resident, WorkUnit, PartyOrg, Skill, Member, Registration, RoleGrant, User)
@@ -244,16 +246,21 @@ def test_bench_bare_sql_fetches_the_same_rows_as_the_selectors(city):
     staff = User.objects.get(username=BENCH_STAFF)
     grant = RoleGrant.objects.select_related("area").get(user=staff)
     expected = selectors.registration_queue(actor=actor_for(staff), community_id=grant.area_id)
-    rows = bench.queue_sql(grant.area_id, grant.area.path)
+    rows, total = bench.queue_sql(grant.area_id, grant.area.path)
     assert rows, "the bench community has a pending queue"
     assert [r[0] for r in rows] == [r.pk for r in expected[: selectors.PAGE_SIZE]]
+    assert total == expected.count()
 
     member_user = User.objects.get(username=BENCH_MEMBER)
     me = selectors.my_member(actor=actor_for(member_user))
-    profile, history = bench.member_sql(me.pk)
+    Notification.objects.create(user=member_user, text="报到已通过")
+    profile, history, notifications = bench.member_sql(me.pk, member_user.pk)
     assert profile[0] == me.pk
     assert profile[1] == me.name
     assert [h[0] for h in history] == [r.pk for r in me.history]
+    shown = notifications_for(actor=actor_for(member_user))[:RECENT_NOTIFICATIONS]
+    assert [n[0] for n in notifications] == [n.pk for n in shown]
+    assert notifications
 
 
 def test_encryption_in_worker_processes_keeps_order_and_decrypts(monkeypatch, settings):

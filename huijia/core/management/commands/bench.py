@@ -5,7 +5,8 @@ Measured (median and p95 over --runs after --warmup), each page through the real
 
 - the registration queue of one community, first page, as community staff (`members:queue`);
 - a member's own page (`members:home`);
-- the bare SQL that fetches the same rows (`cursor.execute`, no ORM, no view);
+- the bare SQL that fetches what the page shows (`cursor.execute`, no ORM, no view): the queue's
+  rows, their skills and their total; the member's profile, skills, history and notifications;
 - an empty view behind the same client and middleware (signed-in, so it pays the session and user
   lookups every real page pays).
 
@@ -46,6 +47,7 @@ from huijia.core.seeding.logins import BENCH_MEMBER, BENCH_STAFF
 from huijia.grid.models import Area
 from huijia.members.models import Member
 from huijia.members.selectors import PAGE_SIZE
+from huijia.members.views import RECENT_NOTIFICATIONS
 
 FACTOR = 2.0
 EMPTY_URL = "__bench__/empty/"
@@ -121,6 +123,16 @@ QUEUE_SQL = """
     ORDER BY r.submitted_at DESC, r.id DESC
     LIMIT %s
 """
+QUEUE_COUNT_SQL = """
+    SELECT count(*) FROM members_registration r
+    JOIN grid_household h ON h.id = r.household_id
+    JOIN grid_area b ON b.id = h.building_id
+    WHERE r.community_id = %s AND r.status = 'pending' AND b.path LIKE %s
+"""
+NOTIFICATIONS_SQL = """
+    SELECT n.id, n.text, n.url, n.created_at, n.read_at FROM accounts_notification n
+    WHERE n.user_id = %s ORDER BY n.created_at DESC, n.id DESC LIMIT %s
+"""
 SKILLS_SQL = """
     SELECT x.{owner}, s.id, s.name FROM {table} x JOIN members_skill s ON s.id = x.skill_id
     WHERE x.{owner} IN ({ids})
@@ -155,24 +167,29 @@ def _skills(cursor, table: str, owner: str, ids: list[int]) -> list[tuple]:
     return cursor.fetchall()
 
 
-def queue_sql(community_id: int, scope_path: str, limit: int = PAGE_SIZE) -> list[tuple]:
-    """The first page of a community's pending registrations, as staff holding `scope_path` see it."""
+def queue_sql(community_id: int, scope_path: str, limit: int = PAGE_SIZE) -> tuple[list[tuple], int]:
+    """The first page of a community's pending registrations, as staff holding `scope_path` see it,
+    and their total (the page shows "共 N 条")."""
     with connection.cursor() as cursor:
+        cursor.execute(QUEUE_COUNT_SQL, [community_id, scope_path + "%"])
+        total = cursor.fetchone()[0]
         cursor.execute(QUEUE_SQL, [community_id, scope_path + "%", limit])
         rows = cursor.fetchall()
         _skills(cursor, "members_registration_skills", "registration_id", [r[0] for r in rows])
-    return rows
+    return rows, total
 
 
-def member_sql(member_id: int) -> tuple[tuple, list[tuple]]:
-    """A member's profile, skills and registration history, newest first."""
+def member_sql(member_id: int, user_id: int) -> tuple[tuple, list[tuple], list[tuple]]:
+    """A member's profile, skills, registration history (newest first) and recent notifications."""
     with connection.cursor() as cursor:
         cursor.execute(MEMBER_SQL, [member_id])
         member = cursor.fetchone()
         _skills(cursor, "members_member_skills", "member_id", [member_id])
         cursor.execute(HISTORY_SQL, [member_id])
         history = cursor.fetchall()
-    return member, history
+        cursor.execute(NOTIFICATIONS_SQL, [user_id, RECENT_NOTIFICATIONS])
+        notifications = cursor.fetchall()
+    return member, history, notifications
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -228,7 +245,7 @@ class Command(BaseCommand):
                 "No benchmark users: run `manage.py seed --scale city` (make seed-city) first."
             )
         grant = RoleGrant.objects.select_related("area").get(user=staff, role=Role.COMMUNITY)
-        member = Member.objects.only("id", "name").get(user=member_user)
+        member = Member.objects.only("id", "name", "user_id").get(user=member_user)
         parts: dict = {}
         errors: dict = {}
         with override_settings(ROOT_URLCONF=__name__, DEBUG=False, ALLOWED_HOSTS=["testserver"]):
@@ -252,7 +269,7 @@ class Command(BaseCommand):
         return parts, errors
 
     def _queue(self, client: Client, community: Area, runs: int, warmup: int) -> dict:
-        rows = queue_sql(community.pk, community.path)
+        rows, _total = queue_sql(community.pk, community.path)
         url = _reverse("members:queue") + f"?community={community.pk}"
         _expect(client, url, rows[0][7] if rows else None, f"the newest pending registrant of {community}")
         return {
@@ -269,7 +286,7 @@ class Command(BaseCommand):
         _expect(client, url, member.name, "the member's own name")
         return {
             "member_page": {"url": url, **summarise(measure(lambda: _get(client, url), runs, warmup))},
-            "member_sql": summarise(measure(lambda: member_sql(member.pk), runs, warmup)),
+            "member_sql": summarise(measure(lambda: member_sql(member.pk, member.user_id), runs, warmup)),
         }
 
     def _import(self, rows: int) -> dict:
