@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "huijia.grid",
     "huijia.orgs",
     "huijia.members",
+    "huijia.demands",
+    "huijia.visits",
+    "huijia.care",
 ]
 
 MIDDLEWARE = [

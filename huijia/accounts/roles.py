@@ -21,14 +21,18 @@ class Perm(StrEnum):
     MANAGE_GRID = "manage_grid"  # import areas, buildings and households
     MANAGE_MEMBERS = "manage_members"  # import members
     EXPORT = "export"  # download Excel exports
+    MANAGE_TEAMS = "manage_teams"  # propose, adjust and commit teams and zones; appoint building heads
+    VISIT = "visit"  # record household visits and campaign outcomes
+    MANAGE_CAMPAIGNS = "manage_campaigns"  # start, change and close door-knocking campaigns
+    MANAGE_CARE = "manage_care"  # the file of vulnerable households and care pairings
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ORG_DEPT: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID}),
     Role.STREET: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID}),
     Role.COMMUNITY: frozenset(Perm),
-    Role.ESTATE: frozenset({Perm.VIEW, Perm.VIEW_PII}),
-    Role.BUILDING: frozenset({Perm.VIEW}),
+    Role.ESTATE: frozenset({Perm.VIEW, Perm.VIEW_PII, Perm.VISIT, Perm.MANAGE_CARE}),
+    Role.BUILDING: frozenset({Perm.VIEW, Perm.VISIT}),
     Role.WORK_UNIT: frozenset({Perm.VIEW, Perm.VIEW_PII, Perm.EXPORT, Perm.MANAGE_MEMBERS}),
 }
 

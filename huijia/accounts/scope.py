@@ -6,6 +6,7 @@ household. Every scoped model declares a ScopeRule naming the lookups that lead 
 area path, a member, a work unit and a household; `restrict` turns an actor into one filter.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -19,11 +20,14 @@ from huijia.core.errors import NotFound
 class ScopeRule:
     area: str | None = None  # lookup to an Area.path
     work_unit: str | None = None  # lookup to a WorkUnit id
-    member: str | None = None  # lookup to a Member id
+    # lookup to a Member id, or a function of the member id giving the Q of the member's rows (for
+    # rows reached through a many-valued relation, as a subquery, so that no row is repeated)
+    member: str | Callable[[int], Q] | None = None
     household: str | None = None  # lookup to a Household id
     self_perms: frozenset[Perm] = frozenset(
         {Perm.VIEW}
     )  # what members and residents may do on their own rows
+    member_perms: frozenset[Perm] | None = None  # what members may do through `member`; self_perms if None
 
 
 @dataclass(frozen=True)
@@ -115,11 +119,14 @@ def scope_q(model: type[models.Model], actor: Actor, perm: Perm) -> Q | None:
         clauses += [Q(**{f"{rule.area}__startswith": path}) for path in actor.paths(perm)]
     if rule.work_unit and (units := actor.work_units(perm)):
         clauses.append(Q(**{f"{rule.work_unit}__in": units}))
-    if perm in rule.self_perms:
-        if rule.member and actor.member_id:
+    member_perms = rule.self_perms if rule.member_perms is None else rule.member_perms
+    if rule.member and actor.member_id and perm in member_perms:
+        if callable(rule.member):
+            clauses.append(rule.member(actor.member_id))
+        else:
             clauses.append(Q(**{rule.member: actor.member_id}))
-        if rule.household and actor.household_id:
-            clauses.append(Q(**{rule.household: actor.household_id}))
+    if perm in rule.self_perms and rule.household and actor.household_id:
+        clauses.append(Q(**{rule.household: actor.household_id}))
     if not clauses:
         return None
     combined = clauses[0]

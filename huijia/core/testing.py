@@ -4,7 +4,8 @@ Role fixtures (after healthchecks' alice/bob/charlie): `org_dept` (city), `stree
 `staff` (community A1), `other_staff` (sibling community A2), `estate_secretary` (estate of A1),
 `building_head` (building of A1), `unit_organiser` (work unit U1), `member` (of U1, reporting in A1),
 `pending_member` (of U2, pending in A1), `other_member` (reporting in A2), `resident` (household in
-A1), `outsider` (signed in, no role).
+A1), `outsider` (signed in, no role). `member` leads team `a1_team` holding building 3 of A1;
+`other_member` is linked to household a2_101.
 """
 
 from dataclasses import dataclass, field
@@ -18,7 +19,17 @@ from huijia.core.crypto import blind_index
 from huijia.core.personal import id_check_digit
 from huijia.grid.models import Area, AreaKind, Household, Resident
 from huijia.grid.services import _new_area
-from huijia.members.models import Member, Registration, RegistrationStatus, Skill
+from huijia.members.models import (
+    HouseholdAccess,
+    HouseholdLink,
+    Member,
+    Registration,
+    RegistrationStatus,
+    Skill,
+    Team,
+    TeamMembership,
+    ZoneAssignment,
+)
 from huijia.orgs.models import OrgKind, PartyOrg, WorkUnit
 
 PASSWORD = "huijia-test-pass"
@@ -42,6 +53,7 @@ class World:
     members: dict[str, Member] = field(default_factory=dict)
     registrations: dict[str, Registration] = field(default_factory=dict)
     skills: dict[str, Skill] = field(default_factory=dict)
+    teams: dict[str, Team] = field(default_factory=dict)
 
     def actor(self, name: str) -> Actor:
         user = self.users[name]
@@ -150,4 +162,28 @@ def build_world() -> World:
         phone_digest=blind_index(make_phone(90)),
     )
     w.users["outsider"] = make_user("outsider")
+    _teams(w)
     return w
+
+
+def _teams(w: World) -> None:
+    """`member` leads team "a1_team", which holds the four households of building 3 in A1 (a1_101,
+    a1_102, a1_201, a1_202); `other_member` is linked (党员联户) to a2_101. Building 5 of A1 is held
+    by nobody."""
+    a, h = w.areas, w.households
+    team = Team.objects.create(
+        community=a["a1"],
+        estate=a["a1_estate"],
+        building=a["a1_bldg"],
+        name="3栋第1组",
+        zone_label="3栋 1–2层",
+    )
+    w.teams["a1_team"] = team
+    TeamMembership.objects.create(team=team, member=w.members["member"], is_leader=True)
+    zone = [h[k] for k in ("a1_101", "a1_102", "a1_201", "a1_202")]
+    ZoneAssignment.objects.bulk_create([ZoneAssignment(team=team, household=x) for x in zone])
+    HouseholdAccess.objects.bulk_create(
+        [HouseholdAccess(member=w.members["member"], household=x, by_zone=True) for x in zone]
+    )
+    HouseholdLink.objects.create(member=w.members["other_member"], household=h["a2_101"])
+    HouseholdAccess.objects.create(member=w.members["other_member"], household=h["a2_101"], by_link=True)

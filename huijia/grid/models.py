@@ -1,7 +1,9 @@
 """The area tree (city → district → street → community → estate → building), households and residents."""
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import ScopedQuerySet, ScopeRule
@@ -47,16 +49,44 @@ class Area(models.Model):
         return [int(part) for part in self.path.strip("/").split("/") if part]
 
 
+class Tenure(models.TextChoices):
+    OWNED = "owned", "自有住房"
+    RENTED = "rented", "租住"
+    OTHER = "other", "其他"
+
+
+def _households_of_member(member_id: int) -> Q:
+    """A member's households: their team's zone, their linked and their paired households
+    (members.HouseholdAccess keeps that list), as a subquery so no household is repeated."""
+    access = apps.get_model("members", "HouseholdAccess")
+    return Q(pk__in=access.objects.filter(member_id=member_id).values("household_id"))
+
+
 class Household(models.Model):
-    """One dwelling: building, unit (单元), floor and room."""
+    """One dwelling: building, unit (单元), floor and room, and the facts visits learn about it.
+
+    The facts (tenure, occupants, move-in date, a contact number) are kept here once; every change
+    is written to HouseholdFactChange with who, when and from which visit.
+    """
 
     building = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="households")
     unit = models.CharField("单元", max_length=16, blank=True)
     floor = models.SmallIntegerField("楼层")
     room = models.CharField("房号", max_length=16)
+    tenure = models.CharField(
+        "住房性质", max_length=8, choices=Tenure.choices, blank=True, default="", db_default=""
+    )
+    occupants = models.PositiveSmallIntegerField("常住人数", null=True, blank=True)
+    moved_in_on = models.DateField("入住日期", null=True, blank=True)
+    contact_phone = EncryptedTextField("联系电话", blank=True, default="", db_default="")
 
     objects = ScopedQuerySet.as_manager()
-    scope = ScopeRule(area="building__path", household="pk")
+    scope = ScopeRule(
+        area="building__path",
+        household="pk",
+        member=_households_of_member,
+        member_perms=frozenset({Perm.VIEW, Perm.VISIT}),
+    )
 
     class Meta:
         constraints = [
@@ -82,6 +112,8 @@ class Resident(models.Model):
     name = models.CharField("姓名", max_length=64)
     phone = EncryptedTextField("手机号", blank=True)
     phone_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # the year only: enough for campaigns by age ("everyone aged 60 or over"), nothing more precise
+    birth_year = models.PositiveSmallIntegerField("出生年份", null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope = ScopeRule(
@@ -90,3 +122,30 @@ class Resident(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class HouseholdFactChange(models.Model):
+    """One change of one household fact: who changed it, when, and from which visit.
+
+    Values are stored as shown to staff: a contact number only masked (the number itself lives
+    encrypted on the household).
+    """
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="fact_changes")
+    field = models.CharField(max_length=32)
+    old_value = models.CharField(max_length=64, blank=True)
+    new_value = models.CharField(max_length=64, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    visit_id = models.BigIntegerField(null=True, blank=True)  # visits.Visit; grid does not import visits
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope = ScopeRule(area="household__building__path")
+
+    class Meta:
+        indexes = [models.Index(fields=["household", "-changed_at"], name="fact_change_household")]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.field}: {self.old_value} → {self.new_value}"

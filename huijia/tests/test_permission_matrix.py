@@ -272,17 +272,20 @@ OPS = [
             {
                 "a1": lambda w: w.households["a1_101"].pk,
                 "a1_resident": lambda w: w.households["a1_201"].pk,
+                "a1_unzoned": lambda w: w.households["a1_bldg2_101"].pk,
                 "a2": lambda w: w.households["a2_101"].pk,
             }
         ),
         lambda a, pk, w: get_visible(Household.objects.all(), a, pk),
         {
-            **everyone(ALL_STAFF_A, {"a1", "a1_resident", "a2"}),
-            "staff": {"a1", "a1_resident"},
+            **everyone(ALL_STAFF_A, {"a1", "a1_resident", "a1_unzoned", "a2"}),
+            "staff": {"a1", "a1_resident", "a1_unzoned"},
             "other_staff": {"a2"},
-            "estate_secretary": {"a1", "a1_resident"},
+            "estate_secretary": {"a1", "a1_resident", "a1_unzoned"},
             "building_head": {"a1", "a1_resident"},
             "resident": {"a1_resident"},
+            "member": {"a1", "a1_resident"},  # their team's zone (building 3), not building 5
+            "other_member": {"a2"},  # their linked household (党员联户)
         },
     ),
     Op(
