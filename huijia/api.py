@@ -213,12 +213,18 @@ def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> Htt
 
 def _mount_routers() -> None:
     from huijia.accounts.api import router as accounts_router
+    from huijia.care.api import router as care_router
     from huijia.grid.api import router as grid_router
     from huijia.members.api import router as members_router
+    from huijia.visits.api import router as visits_router
+    from huijia.visits.campaign_api import router as campaigns_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", grid_router)
     api.add_router("/", members_router)
+    api.add_router("/", visits_router)
+    api.add_router("/", campaigns_router)
+    api.add_router("/", care_router)
 
 
 _mount_routers()

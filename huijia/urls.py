@@ -10,5 +10,8 @@ urlpatterns = [
     path("", include("huijia.members.urls")),
     path("admin/", admin.site.urls),
     path("console/data/", include("huijia.core.urls")),
+    path("", include("huijia.visits.urls")),
+    path("", include("huijia.visits.campaign_urls")),
+    path("", include("huijia.care.urls")),
     path("api/v1/", api.urls),
 ]

@@ -1,0 +1,4 @@
+"""HTML screens (care). Included by huijia/urls.py."""
+
+app_name = "care"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""HTML screens (visits). Included by huijia/urls.py."""
+
+app_name = "visits"
+urlpatterns: list = []
