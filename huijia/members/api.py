@@ -19,6 +19,7 @@ from huijia.api import PageQuery, actor, errors, page_of
 from huijia.core.errors import InvalidInput
 from huijia.members import selectors, services
 from huijia.members.models import FreeTime, Member, Registration, RegistrationStatus
+from huijia.members.team_api import router as team_router
 
 router = Router(tags=["报到与党员"])
 
@@ -320,3 +321,6 @@ def reveal(request: HttpRequest, member_id: int, payload: RevealIn, response: Ht
     response["Cache-Control"] = "private, no-store"
     value = services.reveal_member_pii(actor=actor(request), member_id=member_id, field_name=payload.field)
     return {"field": payload.field, "value": value}
+
+
+router.add_router("", team_router)  # teams and zones (包干到户): huijia/members/team_api.py

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from huijia.members import views
+from huijia.members.team_urls import urlpatterns as team_urlpatterns
 
 app_name = "members"
 urlpatterns = [
@@ -28,3 +29,4 @@ urlpatterns = [
     path("console/members/<int:member_id>/reveal/<str:field>/", views.reveal, name="reveal"),
     path("console/communities/<int:community_id>/qr/", views.community_qr, name="community_qr"),
 ]
+urlpatterns += team_urlpatterns  # teams and zones (包干到户): huijia/members/team_urls.py

@@ -8,7 +8,10 @@ Measured (median and p95 over --runs after --warmup), each page through the real
 - the bare SQL that fetches what the page shows (`cursor.execute`, no ORM, no view): the queue's
   rows, their skills and their total; the member's profile, skills, history and notifications;
 - an empty view behind the same client and middleware (signed-in, so it pays the session and user
-  lookups every real page pays).
+  lookups every real page pays);
+- the proposal of teams and zones (members.zoning) for a community of 600 members and 5,000
+  households built in memory (no database), target under a second (issue 3); `--only-zoning` runs
+  this part alone, on an empty database.
 
 Target (issue 2): each page within 2× of (its bare SQL + the empty view). Around every request the
 command fires what a WSGI server fires (`close_old_connections`), so CONN_MAX_AGE and the connection
@@ -45,6 +48,7 @@ from huijia.accounts.roles import Role
 from huijia.core.personal import mask_name
 from huijia.core.seeding.logins import BENCH_MEMBER, BENCH_STAFF
 from huijia.grid.models import Area
+from huijia.members import bench_zoning
 from huijia.members.models import Member
 from huijia.members.selectors import PAGE_SIZE
 from huijia.members.views import RECENT_NOTIFICATIONS
@@ -200,7 +204,10 @@ class PartFailed(Exception):
 
 
 class Command(BaseCommand):
-    help = "Measure the registration queue and a member's page against bare SQL (city-scale data)."
+    help = (
+        "Measure the registration queue and a member's page against bare SQL (city-scale data), "
+        "and the team and zone proposal for 600 members and 5,000 households."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--runs", type=int, default=50)
@@ -211,12 +218,20 @@ class Command(BaseCommand):
         parser.add_argument("--skip-import", action="store_true", help="skip huijia.core.bench_import")
         parser.add_argument("--import-rows", type=int, default=100_000)
         parser.add_argument("--output-dir", default=str(Path(settings.BASE_DIR) / "bench" / "results"))
+        parser.add_argument(
+            "--only-zoning", action="store_true", help="time only the team and zone proposal (no database)"
+        )
 
     def handle(self, *args, runs: int, warmup: int, seed: bool, skip_import: bool, **options):
         if runs < 1 or warmup < 0:
             raise CommandError("--runs must be at least 1 and --warmup at least 0")
         results: dict = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "runs": runs}
         results["warmup"] = warmup
+        results["zoning"] = self._zoning(runs, warmup)
+        if options["only_zoning"]:
+            self._print_zoning(results["zoning"])
+            self.stdout.write(f"results written to {self._write(results, Path(options['output_dir']))}")
+            return
         if seed:
             results["seed"] = self._seed()
         results["environment"] = _environment()
@@ -289,6 +304,21 @@ class Command(BaseCommand):
             "member_sql": summarise(measure(lambda: member_sql(member.pk, member.user_id), runs, warmup)),
         }
 
+    def _zoning(self, runs: int, warmup: int) -> dict:
+        """Teams and zones for 600 members and 5,000 households, in memory: median under a second."""
+        facts, samples = bench_zoning.run(runs=runs, warmup=warmup)
+        part = {**facts, **summarise(samples), "target_ms": bench_zoning.TARGET_MS}
+        part["ok"] = part["median_ms"] < bench_zoning.TARGET_MS and facts["covered_once"]
+        return part
+
+    def _print_zoning(self, part: dict) -> None:
+        mark = "OK " if part["ok"] else "MISS"
+        self.stdout.write(
+            f"{mark} zoning proposal ({part['members']} members, {part['households']} households, "
+            f"{part['teams']} teams): median {part['median_ms']:.2f} ms, p95 {part['p95_ms']:.2f} ms, "
+            f"target < {part['target_ms']:.0f} ms"
+        )
+
     def _import(self, rows: int) -> dict:
         if importlib.util.find_spec("huijia.core.bench_import") is None:
             return {"skipped": "huijia.core.bench_import does not exist yet"}
@@ -326,6 +356,8 @@ class Command(BaseCommand):
                 f"{mark} {page}: median {parts[page]['median_ms']:.2f} ms, limit {check['limit_ms']:.2f} ms "
                 f"= 2 × (SQL + empty view); {check['ratio']:.2f}× (SQL + empty)"
             )
+        if "zoning" in results:
+            self._print_zoning(results["zoning"])
         for name, message in results["errors"].items():
             write(f"FAIL {name}: {message}")
         if "import" in results:
