@@ -17,11 +17,14 @@ from huijia.core.personal import validate_id_number, validate_mobile
 from huijia.grid.models import Area, AreaKind, Household
 from huijia.members.models import (
     FreeTime,
+    HouseholdAccess,
+    HouseholdLink,
     Member,
     Registration,
     RegistrationKind,
     RegistrationStatus,
     Skill,
+    TeamMembership,
     new_volunteer_no,
 )
 from huijia.orgs.models import WorkUnit
@@ -201,7 +204,8 @@ def approve_registration(*, actor: Actor, registration_id: int) -> Registration:
     registration = _lock_for_review(actor=actor, registration_id=registration_id)
     now = timezone.now()
     ended = Registration.objects.filter(member_id=registration.member_id, status=RegistrationStatus.APPROVED)
-    ended.update(status=RegistrationStatus.TRANSFERRED, ended_at=now)
+    if ended.update(status=RegistrationStatus.TRANSFERRED, ended_at=now):
+        _end_duties(member_id=registration.member_id, now=now)
     registration.status = RegistrationStatus.APPROVED
     registration.reviewed_by_id = actor.user_id
     registration.reviewed_at = now
@@ -221,6 +225,14 @@ def approve_registration(*, actor: Actor, registration_id: int) -> Registration:
         url=reverse("members:card"),
     )
     return registration
+
+
+def _end_duties(*, member_id: int, now) -> None:
+    """A member who leaves a community (withdrawal, or a transfer approved elsewhere) leaves its team
+    and its neighbour links, and no longer reaches any of its households. The rows stay as history."""
+    TeamMembership.objects.filter(member_id=member_id, ended_at=None).update(ended_at=now)
+    HouseholdLink.objects.filter(member_id=member_id, ended_at=None).update(ended_at=now)
+    HouseholdAccess.objects.filter(member_id=member_id).delete()
 
 
 @transaction.atomic
@@ -264,6 +276,7 @@ def withdraw_registration(*, actor: Actor, registration_id: int) -> Registration
     registration.save(update_fields=["status", "ended_at"])
     if was_active:
         Member.objects.filter(pk=registration.member_id).update(community=None)
+        _end_duties(member_id=registration.member_id, now=registration.ended_at)
     audit(actor=actor, action="registration.withdraw", target=registration, was_active=was_active)
     return registration
 

@@ -222,3 +222,29 @@ def test_a_community_cannot_unmask_someone_it_rejected_or_who_moved_away(world):
         reveal_member_pii(actor=world.actor("staff"), member_id=mover.pk, field_name="phone")
     assert reveal_member_pii(actor=world.actor("other_staff"), member_id=mover.pk, field_name="phone")
     assert AuditLog.objects.filter(action="pii.reveal").count() == 2
+
+
+def test_leaving_the_community_ends_team_links_and_household_reach(world):
+    """A member who withdraws keeps no team, no neighbour link and no household of the old community."""
+    from huijia.accounts.roles import Perm
+    from huijia.accounts.scope import restrict
+    from huijia.grid.models import Household
+    from huijia.members.models import HouseholdAccess, HouseholdLink, TeamMembership
+
+    member = world.members["member"]
+    assert restrict(Household.objects.all(), world.actor("member"), Perm.VISIT).count() == 4
+    withdraw_registration(actor=world.actor("member"), registration_id=world.registrations["member"].pk)
+    assert not TeamMembership.objects.filter(member=member, ended_at=None).exists()
+    assert TeamMembership.objects.filter(member=member).exclude(ended_at=None).exists()  # kept as history
+    assert not HouseholdAccess.objects.filter(member=member).exists()
+    assert not restrict(Household.objects.all(), world.actor("member"), Perm.VISIT).exists()
+
+    other = world.members["other_member"]
+    data = first_input(
+        world, community_id=world.areas["a1"].pk, household_id=world.households["a1_202"].pk, identity=None
+    )
+    transfer = submit_registration(actor=world.actor("other_member"), data=data)
+    assert HouseholdAccess.objects.filter(member=other).exists()  # still theirs until the move is approved
+    approve_registration(actor=world.actor("staff"), registration_id=transfer.pk)
+    assert not HouseholdLink.objects.filter(member=other, ended_at=None).exists()
+    assert not HouseholdAccess.objects.filter(member=other).exists()

@@ -266,9 +266,10 @@ def test_my_team_page_without_a_team_or_a_profile(client, world):
     assert "您还没有报到" in page
 
 
-def test_member_home_links_to_my_team(client, world):
+def test_member_home_links_to_my_team_and_service_pages(client, world):
     page = html(signed_in(client, world, "member").get(reverse("members:home")))
-    assert reverse("members:my_team") in page
+    for name in ("members:my_team", "visits:mine", "campaigns:mine", "care:mine"):
+        assert reverse(name) in page
 
 
 def test_a_plan_overtaken_by_a_newer_commit_is_marked_and_offers_no_forms(client, world):
