@@ -5,6 +5,7 @@ Thin on purpose: a view parses the request with a form, calls a service or a sel
 template. A ServiceError is shown in plain words; nothing is written when one is raised.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from itertools import groupby
@@ -175,6 +176,26 @@ def _free_time_labels(values) -> list[str]:
 # --- member: my page -----------------------------------------------------------------------------
 
 
+@functools.cache
+def _home_links() -> dict[str, str]:
+    """The member page's links, reversed once per process: the page is the members' busiest."""
+    names = {
+        "card": "members:card",
+        "register": "members:register",
+        "my_team": "members:my_team",
+        "visits": "visits:mine",
+        "campaigns": "campaigns:mine",
+        "care": "care:mine",
+        "logout": "logout",
+    }
+    return {key: reverse(name) for key, name in names.items()}
+
+
+@functools.cache
+def _withdraw_links() -> Links:
+    return Links("members:withdraw")
+
+
 @login_required
 @never_cache
 def member_home(request):
@@ -189,6 +210,9 @@ def member_home(request):
         "member": standing.member,
         "notifications": notes,
         "free_time": _free_time_labels(standing.member.free_time) if standing.member else [],
+        "links": _home_links(),
+        "withdraw_pending_url": _withdraw_links()(standing.pending.pk) if standing.pending else "",
+        "withdraw_active_url": _withdraw_links()(standing.active.pk) if standing.active else "",
     }
     return render(request, "members/home.html", context)
 
