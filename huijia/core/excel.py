@@ -28,6 +28,7 @@ from django.db import connection
 from django.db.models import F, Lookup, Q
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 MAX_ROWS = 200_000
@@ -323,6 +324,26 @@ def from_process(target: str, *args) -> Iterator:
         process.join()
 
 
+def safe_row(sheet, row: Iterable) -> list:
+    """A row for a write-only sheet with typed text kept as text: openpyxl stores a string that starts
+    with "=" as a formula, so "=HYPERLINK(...)" typed in a visit would run when the file is opened
+    (formula injection). Such values become string cells."""
+    return [_text_cell(sheet, v) if isinstance(v, str) and v.startswith("=") else v for v in row]
+
+
+def _text_cell(sheet, value: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def keep_text(cells: Iterable) -> None:
+    """The same for cells already on a normal sheet: a formula inferred from typed text becomes text."""
+    for cell in cells:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
 def write_xlsx(
     dest: IO[bytes] | str | Path,
     *,
@@ -340,7 +361,7 @@ def write_xlsx(
     sheet.append(list(header))
     count = 0
     for row in rows:
-        sheet.append(list(row))
+        sheet.append(safe_row(sheet, row))
         count += 1
     workbook.save(dest)
     return count

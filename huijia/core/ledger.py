@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, restrict
 from huijia.core.errors import Forbidden, InvalidInput, NotFound
+from huijia.core.excel import keep_text
 from huijia.grid.models import Area, AreaKind
 
 LEDGER_PERMS = (Perm.EXPORT, Perm.MANAGE_CARE)
@@ -131,6 +132,7 @@ def write_ledger(
     centred = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for count, row in enumerate(rows, start=1):
         sheet.append([count, *row])
+        keep_text(sheet[sheet.max_row])  # typed text is never a formula
         for index, cell in enumerate(sheet[sheet.max_row]):
             cell.border = BORDER
             cell.alignment = centred if index == 0 or index in date_columns else wrap

@@ -11,6 +11,7 @@ the same key is refused, so nothing is ever stored twice.
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
@@ -41,7 +42,7 @@ MAX_DEMANDS = 20
 MAX_VULNERABLE = 10
 MAX_PHOTOS = 5
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
-PHOTO_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}  # format → stored extension
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 _LANDLINE_RE = re.compile(r"^(?:(010|02\d)(\d{8})|(0[3-9]\d{2})(\d{7,8}))$")
 FACTS = ("tenure", "occupants", "moved_in_on", "contact_phone")
@@ -182,6 +183,9 @@ def check_photo(photo: UploadedFile) -> None:
         photo.seek(0)
     if kind not in PHOTO_FORMATS:
         raise _bad("photos", _("只能上传照片（JPG、PNG、WebP 或 GIF 图片）"), "not_an_image")
+    # The stored name is ours, its extension taken from the decoded format: a file that is both an image
+    # and something else ("x.html") is never stored or served under the name its sender chose.
+    photo.name = f"{uuid.uuid4().hex}.{PHOTO_FORMATS[kind]}"
 
 
 def request_hash(data: VisitInput) -> str:

@@ -233,3 +233,31 @@ def test_the_household_file_shows_who_changed_what_and_when(client, world):
     assert "李建国" in page
     assert page.index("常住人数") < page.index("联系电话")  # newest first: 2 → 3 is at the top
     assert signed_in(client, world, "other_staff").get(url).status_code == 404
+
+
+def test_a_photo_that_is_also_a_web_page_is_stored_and_served_only_as_an_image(client, world, media):
+    """A GIF with a script appended decodes as an image; named x.html it must still never be served as
+    HTML, or staff opening it would run the script in their session."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from huijia.visits.models import VisitPhoto
+    from huijia.visits.services import add_visit_photo
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buffer, format="GIF")
+    polyglot = SimpleUploadedFile("x.html", buffer.getvalue() + b"<script>alert(1)</script>", "text/html")
+    visit = record_visit(
+        actor=world.actor("member"),
+        data=VisitInput(household_id=world.households["a1_101"].pk, visited_on=date.today()),
+        idempotency_key=new_key(),
+    ).visit
+    stored = add_visit_photo(actor=world.actor("member"), visit_id=visit.pk, photo=polyglot)
+    assert stored.image.name.endswith(".gif")
+    assert "x.html" not in stored.image.name
+    response = signed_in(client, world, "staff").get(reverse("visits:photo", args=[stored.pk]))
+    assert response["Content-Type"] == "image/gif"
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert VisitPhoto.objects.count() == 1
