@@ -20,10 +20,14 @@ class VulnerableKind(models.TextChoices):
     OTHER = "other", "其他"
 
 
-def _member_households(member_id: int) -> Q:
+def _member_household_ids(member_id: int):
     from huijia.members.models import HouseholdAccess
 
-    return Q(household_id__in=HouseholdAccess.objects.filter(member_id=member_id).values("household_id"))
+    return HouseholdAccess.objects.filter(member_id=member_id).values("household_id")
+
+
+def _member_households(member_id: int) -> Q:
+    return Q(household_id__in=_member_household_ids(member_id))
 
 
 class VulnerablePerson(models.Model):
@@ -68,8 +72,11 @@ class CarePairing(models.Model):
     objects = ScopedQuerySet.as_manager()
     scope = ScopeRule(
         area="household__building__path",
+        # a paired member sees the pairing while they still reach its household (a member who leaves
+        # the community loses their household access, and with it their pairings)
         member=lambda member_id: Q(
-            pk__in=CarePairingMember.objects.filter(member_id=member_id).values("pairing_id")
+            pk__in=CarePairingMember.objects.filter(member_id=member_id).values("pairing_id"),
+            household_id__in=_member_household_ids(member_id),
         ),
         member_perms=frozenset({Perm.VIEW}),
     )

@@ -99,13 +99,15 @@ def _community_of(household: Household) -> Area:
     return Area.objects.get(pk__in=household.building.ancestor_ids(), kind=AreaKind.COMMUNITY)
 
 
-def _members_reporting(member_ids: list[int], community: Area) -> list[Member]:
+def _members_reporting(actor: Actor, member_ids: list[int], community: Area) -> list[Member]:
     ids = list(dict.fromkeys(member_ids or []))
     if not ids:
         raise _invalid("member_ids", _("请至少选择一名结对党员"), "members_required")
     if len(ids) > MAX_MEMBERS:
         raise _invalid("member_ids", _("一户最多{n}名结对党员").format(n=MAX_MEMBERS))
-    members = list(Member.objects.filter(pk__in=ids, community=community).only("id", "name", "user_id"))
+    # only members the actor may see: ids posted by hand cannot reach members outside their scope
+    visible = restrict(Member.objects.filter(pk__in=ids, community=community), actor, Perm.VIEW)
+    members = list(visible.only("id", "name", "user_id"))
     if len(members) != len(ids):
         message = _("结对党员须是在{c}报到的党员").format(c=community.name)
         raise _invalid("member_ids", message, "member_not_reporting")
@@ -140,7 +142,7 @@ def create_pairing(
     if not VulnerablePerson.objects.filter(household=household, ended_at=None).exists():
         message = _("该户不在困难群体档案中，请先登记困难情况")
         raise _invalid("household_id", message, "not_on_file")
-    members = _members_reporting(member_ids, _community_of(household))
+    members = _members_reporting(actor, member_ids, _community_of(household))
     if CarePairing.objects.filter(household=household, ended_on=None).exists():
         raise Conflict(_("该户已有结对帮扶，请先结束原结对"), code="already_paired")
     pairing = CarePairing.objects.create(

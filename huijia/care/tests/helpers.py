@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from huijia.care.models import CarePairing, CarePairingMember, VulnerablePerson
+from huijia.members.access import set_household_access
 from huijia.visits.models import Visit
 
 KEYS = itertools.count(1)
@@ -34,7 +35,7 @@ def vulnerable(world, household: str, kind: str = "elderly_alone", **fields) -> 
 
 
 def pairing(world, household: str, *members: str, cadence: int = 30, started: date | None = None, **fields):
-    """A pairing stored directly (with no access change): for the reads that list it."""
+    """A pairing stored directly, with the household access a pairing gives: for the reads that list it."""
     p = CarePairing.objects.create(
         household=world.households[household],
         cadence_days=cadence,
@@ -43,5 +44,11 @@ def pairing(world, household: str, *members: str, cadence: int = 30, started: da
     )
     CarePairingMember.objects.bulk_create(
         [CarePairingMember(pairing=p, member=world.members[m]) for m in members]
+    )
+    set_household_access(
+        member_ids=[world.members[m].pk for m in members],
+        household_ids=[p.household_id],
+        reason="care",
+        on=True,
     )
     return p

@@ -271,3 +271,37 @@ def test_only_care_managers_end_a_pairing(world, who, error):
         end_pairing(actor=world.actor(who), pairing_id=p.pk)
     p.refresh_from_db()
     assert p.ended_on is None
+
+
+def test_a_member_who_leaves_the_community_no_longer_sees_their_pairings(world):
+    from huijia.care import selectors
+    from huijia.members.services import withdraw_registration
+
+    vulnerable(world, "a1_202")
+    pairing = create_pairing(
+        actor=world.actor("staff"),
+        household_id=world.households["a1_202"].pk,
+        member_ids=[world.members["member"].pk],
+    )
+    assert [d.pairing for d in selectors.my_pairings(actor=world.actor("member"))] == [pairing]
+    withdraw_registration(actor=world.actor("member"), registration_id=world.registrations["member"].pk)
+    assert selectors.my_pairings(actor=world.actor("member")) == []
+    assert not restrict(CarePairing.objects.all(), world.actor("member")).exists()
+
+
+def test_an_estate_secretary_cannot_pair_members_outside_their_estate_by_posting_ids(world):
+    make_member(world, "elsewhere", name="远方", serial=71, unit=None)
+    register(world, "elsewhere", "a1", "a1_bldg2_101")  # same community, same estate here: visible
+    make_member(world, "hidden", name="隐身", serial=72, unit=None)
+    hidden = world.members["hidden"]
+    hidden.community = world.areas["a1"]  # reporting in A1 but living nowhere the secretary covers
+    hidden.save(update_fields=["community"])
+    vulnerable(world, "a1_201")
+    before = CarePairing.objects.count()
+    with pytest.raises(InvalidInput):
+        create_pairing(
+            actor=world.actor("estate_secretary"),
+            household_id=world.households["a1_201"].pk,
+            member_ids=[hidden.pk],
+        )
+    assert CarePairing.objects.count() == before
