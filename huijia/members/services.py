@@ -4,11 +4,13 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from huijia.accounts.roles import Perm
+from huijia.accounts.models import RoleGrant
+from huijia.accounts.roles import Perm, Role
 from huijia.accounts.scope import Actor, restrict
 from huijia.accounts.services import audit, notify
 from huijia.core.crypto import blind_index
@@ -204,8 +206,9 @@ def approve_registration(*, actor: Actor, registration_id: int) -> Registration:
     registration = _lock_for_review(actor=actor, registration_id=registration_id)
     now = timezone.now()
     ended = Registration.objects.filter(member_id=registration.member_id, status=RegistrationStatus.APPROVED)
+    left = list(ended.values_list("community_id", flat=True))
     if ended.update(status=RegistrationStatus.TRANSFERRED, ended_at=now):
-        _end_duties(member_id=registration.member_id, now=now)
+        _end_duties(actor=actor, member_id=registration.member_id, community_ids=left, now=now)
     registration.status = RegistrationStatus.APPROVED
     registration.reviewed_by_id = actor.user_id
     registration.reviewed_at = now
@@ -227,12 +230,24 @@ def approve_registration(*, actor: Actor, registration_id: int) -> Registration:
     return registration
 
 
-def _end_duties(*, member_id: int, now) -> None:
+def _end_duties(*, actor: Actor, member_id: int, community_ids: list[int], now) -> None:
     """A member who leaves a community (withdrawal, or a transfer approved elsewhere) leaves its team
-    and its neighbour links, and no longer reaches any of its households. The rows stay as history."""
+    and its neighbour links, no longer reaches any of its households, and gives up the building-head
+    and branch-secretary roles they held there. Teams and links stay as history; each role is audited."""
     TeamMembership.objects.filter(member_id=member_id, ended_at=None).update(ended_at=now)
     HouseholdLink.objects.filter(member_id=member_id, ended_at=None).update(ended_at=now)
     HouseholdAccess.objects.filter(member_id=member_id).delete()
+    user_id = Member.objects.filter(pk=member_id).values_list("user_id", flat=True).first()
+    paths = list(Area.objects.filter(pk__in=community_ids).values_list("path", flat=True))
+    if user_id is None or not paths:
+        return
+    within = Q()
+    for path in paths:
+        within |= Q(area__path__startswith=path)
+    grants = RoleGrant.objects.filter(user_id=user_id, role__in=(Role.BUILDING, Role.ESTATE)).filter(within)
+    for grant in grants:
+        audit(actor=actor, action="role.revoke", target=grant, role=grant.role, reason="left_community")
+    grants.delete()
 
 
 @transaction.atomic
@@ -276,7 +291,12 @@ def withdraw_registration(*, actor: Actor, registration_id: int) -> Registration
     registration.save(update_fields=["status", "ended_at"])
     if was_active:
         Member.objects.filter(pk=registration.member_id).update(community=None)
-        _end_duties(member_id=registration.member_id, now=registration.ended_at)
+        _end_duties(
+            actor=actor,
+            member_id=registration.member_id,
+            community_ids=[registration.community_id],
+            now=registration.ended_at,
+        )
     audit(actor=actor, action="registration.withdraw", target=registration, was_active=was_active)
     return registration
 

@@ -502,6 +502,10 @@ def commit_plan(*, actor: Actor, plan_id: int, version: int) -> list[Team]:
     """Puts a plan into force: the scope's previous teams, zones and links end (kept as history), the
     plan's teams, zones and links start, and every member concerned is told."""
     plan = _plan_for_change(actor=actor, plan_id=plan_id, version=version)
+    # one commit at a time per community: a second plan committed at the same moment waits here and
+    # then finds itself outdated (a clear Conflict) instead of tripping the unique indexes
+    Area.objects.select_for_update().filter(pk=plan.community_id).values_list("pk", flat=True).first()
+    plan.refresh_from_db()
     scope = plan.estate or plan.community
     _check_committable(plan, scope)
     now = timezone.now()

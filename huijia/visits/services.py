@@ -274,12 +274,17 @@ def _shown(name: str, value) -> str:
 
 
 def _apply_facts(*, actor: Actor, household: Household, data: VisitInput, visit: Visit) -> list[str]:
-    """Copies the facts the visit learnt onto the household; one HouseholdFactChange per changed fact."""
+    """Copies the facts the visit learnt onto the household; one HouseholdFactChange per changed fact.
+
+    A visit kept offline may arrive after a later one: a fact that a later visit already reported is
+    newer than this one's and is left as it is (this visit still keeps what it was told).
+    """
     changes = []
+    newer = _facts_reported_later(household=household, visited_on=data.visited_on, visit=visit)
     for name in FACTS:
         new = getattr(data, name)
         old = getattr(household, name)
-        if new in (None, "") or new == old:
+        if new in (None, "") or new == old or name in newer:
             continue
         changes.append(
             HouseholdFactChange(
@@ -296,6 +301,16 @@ def _apply_facts(*, actor: Actor, household: Household, data: VisitInput, visit:
         household.save(update_fields=[c.field for c in changes])
         HouseholdFactChange.objects.bulk_create(changes)
     return [c.field for c in changes]
+
+
+def _facts_reported_later(*, household: Household, visited_on, visit: Visit) -> set[str]:
+    later = Visit.objects.filter(household=household, visited_on__gt=visited_on).exclude(pk=visit.pk)
+    return {
+        name
+        for row in later.values_list(*FACTS)
+        for name, value in zip(FACTS, row, strict=True)
+        if value not in (None, "")
+    }
 
 
 @transaction.atomic

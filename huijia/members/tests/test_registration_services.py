@@ -248,3 +248,17 @@ def test_leaving_the_community_ends_team_links_and_household_reach(world):
     approve_registration(actor=world.actor("staff"), registration_id=transfer.pk)
     assert not HouseholdLink.objects.filter(member=other, ended_at=None).exists()
     assert not HouseholdAccess.objects.filter(member=other).exists()
+
+
+def test_leaving_gives_up_building_head_and_branch_secretary_roles_there(world):
+    from huijia.accounts.models import RoleGrant
+    from huijia.accounts.roles import Role
+
+    user = world.users["member"]
+    RoleGrant.objects.create(user=user, role=Role.BUILDING, area=world.areas["a1_bldg"])
+    RoleGrant.objects.create(user=user, role=Role.ESTATE, area=world.areas["a1_estate"])
+    RoleGrant.objects.create(user=user, role=Role.BUILDING, area=world.areas["b1_bldg"])  # elsewhere: kept
+    withdraw_registration(actor=world.actor("member"), registration_id=world.registrations["member"].pk)
+    left = RoleGrant.objects.filter(user=user).values_list("role", "area_id")
+    assert list(left) == [(Role.BUILDING, world.areas["b1_bldg"].pk)]
+    assert AuditLog.objects.filter(action="role.revoke").count() == 2

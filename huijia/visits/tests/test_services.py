@@ -328,3 +328,16 @@ def test_last_visits_gives_the_latest_date_per_household_in_one_query(world, dja
         assert last_visits([h101, h102]) == {h101: TODAY() - timedelta(days=3)}
     with django_assert_num_queries(0):
         assert last_visits([]) == {}
+
+
+def test_a_visit_arriving_late_from_a_phone_does_not_overwrite_newer_facts(world):
+    """Visited on the 1st (kept offline), sent after a visit of the 5th: the 5th's facts stand."""
+    actor = world.actor("member")
+    newer = full_input(world, visited_on=TODAY() - timedelta(days=1), occupants=5, demands=(), vulnerable=())
+    record_visit(actor=actor, data=newer, idempotency_key=new_key())
+    older = full_input(world, visited_on=TODAY() - timedelta(days=5), occupants=2, demands=(), vulnerable=())
+    late = record_visit(actor=actor, data=older, idempotency_key=new_key())
+    home = Household.objects.get(pk=world.households["a1_101"].pk)
+    assert home.occupants == 5
+    assert late.visit.occupants == 2  # the late visit keeps what it was told
+    assert not HouseholdFactChange.objects.filter(visit_id=late.visit.pk).exists()
