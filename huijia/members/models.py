@@ -204,8 +204,10 @@ class Team(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
+    # by the building most of its zone lies in: community staff see all their teams, an estate's branch
+    # secretary and a building's head the teams of their estate and building
     scope = ScopeRule(
-        area="community__path",
+        area="building__path",
         member=lambda member_id: Q(
             pk__in=TeamMembership.objects.filter(member_id=member_id, ended_at=None).values("team_id")
         ),
@@ -228,7 +230,7 @@ class TeamMembership(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope = ScopeRule(area="team__community__path", member="member_id")
+    scope = ScopeRule(area="team__building__path", member="member_id")
 
     class Meta:
         constraints = [

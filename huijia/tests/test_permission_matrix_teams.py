@@ -74,7 +74,11 @@ def team_targets(w: World) -> dict[str, object]:
         w.teams["a2_team"] = a2
         for c in ("a1", "a2"):
             w.teams[f"{c}_ended"] = Team.objects.create(
-                community=w.areas[c], estate=w.areas[f"{c}_estate"], name=f"{c}旧小组", ended_at=ENDED_AT
+                community=w.areas[c],
+                estate=w.areas[f"{c}_estate"],
+                building=w.areas[f"{c}_bldg"],
+                name=f"{c}旧小组",
+                ended_at=ENDED_AT,
             )
         w.plans = {
             c: propose_teams(actor=w.actor(who), community_id=w.areas[c].pk)
@@ -160,6 +164,8 @@ OPS = [
             **everyone(ALL_STAFF_A, {"a1_team", "a2_team"}),
             "staff": {"a1_team"},
             "other_staff": {"a2_team"},
+            "estate_secretary": {"a1_team"},  # teams of their estate
+            "building_head": {"a1_team"},  # teams of their building
             "member": {"a1_team"},  # their own team
             "other_member": {"a2_team"},
         },
@@ -172,6 +178,8 @@ OPS = [
             **everyone(ALL_STAFF_A, {"a1_ended", "a2_ended"}),
             "staff": {"a1_ended"},
             "other_staff": {"a2_ended"},
+            "estate_secretary": {"a1_ended"},
+            "building_head": {"a1_ended"},
         },
     ),
     Op("my team", TEAMS, is_my_team, {"member": {"a1_team"}, "other_member": {"a2_team"}}),

@@ -201,7 +201,12 @@ def test_team_list_runs_the_same_queries_for_few_and_many_teams(world, django_as
     counts = []
     for extra in (0, 20):
         for i in range(extra):
-            Team.objects.create(community=world.areas["a1"], estate=world.areas["a1_estate"], name=f"小组{i}")
+            Team.objects.create(
+                community=world.areas["a1"],
+                estate=world.areas["a1_estate"],
+                building=world.areas["a1_bldg"],
+                name=f"小组{i}",
+            )
         with django_assert_max_num_queries(8) as captured:
             body = staff.get("/teams", {"limit": 100}).json()
         assert body["count"] == 1 + extra

@@ -73,7 +73,10 @@ def test_teams_page_runs_the_same_queries_for_few_and_many_teams(
     for extra in (0, 15):
         for i in range(extra):
             team = Team.objects.create(
-                community=world.areas["a1"], estate=world.areas["a1_estate"], name=f"小组{i}"
+                community=world.areas["a1"],
+                estate=world.areas["a1_estate"],
+                building=world.areas["a1_bldg"],
+                name=f"小组{i}",
             )
             TeamMembership.objects.create(team=team, member=add_neighbours(world, 1, start_serial=500 + i)[0])
         with django_assert_max_num_queries(12) as captured:

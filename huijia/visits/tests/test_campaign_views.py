@@ -274,7 +274,7 @@ def test_the_share_page_takes_the_same_queries_whatever_its_length(world, django
         assert client.get(reverse("campaigns:share", args=[campaign.pk])).status_code == 200
     make_member(world, "m2", name="党员二", serial=88, unit=None)
     register(world, "m2", "a1", "a1_bldg2_101")
-    team = Team.objects.create(community=world.areas["a1"], name="5栋第1组")
+    team = Team.objects.create(community=world.areas["a1"], building=world.areas["a1_bldg2"], name="5栋第1组")
     TeamMembership.objects.create(team=team, member=world.members["m2"])
     from huijia.grid.models import Household
 
