@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from huijia.accounts.models import RoleGrant
 from huijia.accounts.roles import Role
+from huijia.accounts.scope import actor_for
 from huijia.core.seeding.generator import World
 from huijia.grid.models import Resident
 from huijia.members.models import Member, Registration
@@ -72,6 +73,18 @@ def create_demo_logins(world: World) -> None:
     Registration.objects.filter(community_id=community, reviewed_at__isnull=False).update(
         reviewed_by=users["shequ"]
     )
+    _demo_teams(users["shequ"], community)
+
+
+def _demo_teams(staff, community_id: int) -> None:
+    """The demo community's teams and zones in force, as community staff would commit them, so that
+    its members have households to visit; staff can propose and commit a new plan at any time."""
+    from huijia.members.team_services import commit_plan, propose_teams
+
+    actor = actor_for(get_user_model().objects.get(pk=staff.pk))
+    plan = propose_teams(actor=actor, community_id=community_id)
+    if plan.data.get("teams"):
+        commit_plan(actor=actor, plan_id=plan.pk, version=plan.data["version"])
 
 
 def create_bench_users(world: World) -> None:

@@ -13,7 +13,7 @@ from django.db import connection
 
 from huijia.accounts.models import Notification, RoleGrant, User
 from huijia.accounts.roles import Role
-from huijia.accounts.scope import actor_for
+from huijia.accounts.scope import actor_for, restrict
 from huijia.accounts.selectors import notifications_for
 from huijia.core.crypto import blind_index, decrypt
 from huijia.core.management.commands import bench
@@ -112,6 +112,19 @@ def test_demo_has_one_login_per_role_with_its_scope(demo):
     assert not Member.objects.get(user=users["xindangyuan"]).registrations.exists()
     assert actor_for(users["jumin"]).household_id is not None
     assert users["admin"].is_superuser
+
+
+def test_demo_has_teams_in_force_so_the_member_has_households_to_visit(demo):
+    from huijia.accounts.roles import Perm
+    from huijia.members.models import Team, ZoneAssignment
+
+    staff = User.objects.get(username="shequ")
+    community = RoleGrant.objects.get(user=staff).area
+    assert Team.objects.filter(community=community, ended_at=None).exists()
+    held = ZoneAssignment.objects.filter(team__community=community, ended_at=None)
+    assert held.count() == Household.objects.filter(building__path__startswith=community.path).count()
+    member = actor_for(User.objects.get(username="dangyuan"))
+    assert restrict(Household.objects.all(), member, Perm.VISIT).exists()
 
 
 def test_demo_stores_no_plaintext_phone_or_id_number(demo):
