@@ -267,9 +267,31 @@ def record_outcome(
     entry.note = note
     entry.updated_by_id = actor.user_id
     entry.updated_at = timezone.now()
-    entry.save(update_fields=["outcome", "answers", "note", "updated_by", "updated_at"])
+    if outcome in MET and entry.visit_id is None:
+        entry.visit = _visit_of(actor, entry)
+    entry.save(update_fields=["outcome", "answers", "note", "updated_by", "updated_at", "visit"])
     audit(actor=actor, action="campaign.outcome", target=entry, campaign=campaign_id, outcome=outcome)
     return entry
+
+
+MET = (Outcome.REACHED, Outcome.DONE)  # someone opened the door: that is a visit
+
+
+def _visit_of(actor: Actor, entry: CampaignHousehold):
+    """A door where someone was met is a household visit too: it is recorded once, here, so it counts
+    in the visit ledger and for care pairings without being typed again."""
+    from huijia.visits.services import VisitInput, record_visit
+
+    data = VisitInput(
+        household_id=entry.household_id,
+        visited_on=timezone.localdate(),
+        notes=_("敲门行动：{c}").format(c=entry.campaign.name)[:200],
+    )
+    visit = record_visit(actor=actor, data=data, idempotency_key=f"campaign-entry-{entry.pk}").visit
+    if visit.campaign_id != entry.campaign_id:
+        visit.campaign_id = entry.campaign_id
+        visit.save(update_fields=["campaign"])
+    return visit
 
 
 @transaction.atomic

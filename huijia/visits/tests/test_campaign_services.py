@@ -316,3 +316,24 @@ def test_only_community_staff_close(world, who, error):
         close_campaign(actor=world.actor(who), campaign_id=campaign.pk)
     campaign.refresh_from_db()
     assert campaign.closed_at is None
+
+
+def test_a_door_where_someone_was_met_is_recorded_once_as_a_visit(world):
+    """Nobody types the visit twice: a met door counts in the visit ledger and for care pairings;
+    a door where nobody was home does not."""
+    from huijia.visits.models import Visit
+
+    campaign = start(world)
+    args = {"campaign_id": campaign.pk, "household_id": world.households["a1_102"].pk}
+    record_outcome(actor=world.actor("member"), outcome=Outcome.NOT_HOME, **args)
+    assert not Visit.objects.filter(household=world.households["a1_102"]).exists()
+    record_outcome(actor=world.actor("member"), outcome=Outcome.REACHED, **args)
+    record_outcome(actor=world.actor("member"), outcome=Outcome.DONE, answers=["已接种"], **args)
+    visits = Visit.objects.filter(household=world.households["a1_102"])
+    assert visits.count() == 1
+    visit = visits.get()
+    assert visit.campaign == campaign
+    assert visit.member == world.members["member"]
+    assert (
+        CampaignHousehold.objects.get(campaign=campaign, household=world.households["a1_102"]).visit == visit
+    )
