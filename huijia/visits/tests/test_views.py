@@ -251,7 +251,7 @@ def test_a_photo_that_is_also_a_web_page_is_stored_and_served_only_as_an_image(c
     polyglot = SimpleUploadedFile("x.html", buffer.getvalue() + b"<script>alert(1)</script>", "text/html")
     visit = record_visit(
         actor=world.actor("member"),
-        data=VisitInput(household_id=world.households["a1_101"].pk, visited_on=date.today()),
+        data=VisitInput(household_id=world.households["a1_101"].pk, visited_on=timezone.localdate()),
         idempotency_key=new_key(),
     ).visit
     stored = add_visit_photo(actor=world.actor("member"), visit_id=visit.pk, photo=polyglot)
