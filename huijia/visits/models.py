@@ -79,7 +79,17 @@ class VisitPhoto(models.Model):
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(upload_to="visits/%Y/%m/")
+    digest = models.CharField(
+        max_length=64, blank=True, default=""
+    )  # sha256 of the bytes: a resend is one photo
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "digest"], condition=~models.Q(digest=""), name="photo_once_per_visit"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.image.name

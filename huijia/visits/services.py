@@ -190,15 +190,6 @@ def check_photo(photo: UploadedFile) -> None:
 
 def request_hash(data: VisitInput) -> str:
     """A digest of the body as sent, to tell a replay (same digest) from a changed body."""
-
-    def photo_digest(photo: UploadedFile) -> str:
-        digest = hashlib.sha256()
-        photo.seek(0)
-        for chunk in photo.chunks():
-            digest.update(chunk)
-        photo.seek(0)
-        return digest.hexdigest()
-
     body = {
         "household_id": data.household_id,
         "visited_on": data.visited_on.isoformat() if data.visited_on else None,
@@ -372,7 +363,9 @@ def record_visit(*, actor: Actor, data: VisitInput, idempotency_key: str) -> Rec
         visit_id=visit.pk,
     )
     for photo in data.photos:
-        VisitPhoto.objects.create(visit=visit, image=photo)
+        digest = photo_digest(photo)
+        if not VisitPhoto.objects.filter(visit=visit, digest=digest).exists():
+            VisitPhoto.objects.create(visit=visit, image=photo, digest=digest)
     audit(
         actor=actor,
         action="visit.record",
@@ -398,8 +391,21 @@ def add_visit_photo(*, actor: Actor, visit_id: int, photo: UploadedFile) -> Visi
     if visit is None:
         raise NotFound()
     check_photo(photo)
+    digest = photo_digest(photo)
+    already = VisitPhoto.objects.filter(visit=visit, digest=digest).first()
+    if already is not None:  # the same photo sent again (a retry after a lost answer): stored once
+        return already
     if VisitPhoto.objects.filter(visit=visit).count() >= MAX_PHOTOS:
         raise _bad("photo", _("一次走访最多5张照片"), "too_many_photos")
-    stored = VisitPhoto.objects.create(visit=visit, image=photo)
+    stored = VisitPhoto.objects.create(visit=visit, image=photo, digest=digest)
     audit(actor=actor, action="visit.photo", target=visit, photo=stored.pk)
     return stored
+
+
+def photo_digest(photo: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    photo.seek(0)
+    for chunk in photo.chunks():
+        digest.update(chunk)
+    photo.seek(0)
+    return digest.hexdigest()

@@ -7,14 +7,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 
-def png_bytes() -> bytes:
+def png_bytes(colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
+    Image.new("RGB", (8, 8), colour).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def png(name: str = "door.png") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, png_bytes(), content_type="image/png")
+def png(name: str = "door.png", colour: tuple[int, int, int] = (200, 30, 30)) -> SimpleUploadedFile:
+    """A small real PNG; photos of different colours are different photos."""
+    return SimpleUploadedFile(name, png_bytes(colour), content_type="image/png")
 
 
 def not_an_image() -> SimpleUploadedFile:

@@ -286,7 +286,9 @@ def test_photos_are_optional_and_stored_when_they_are_images(world, media):
         actor=world.actor("member"), data=full_input(world, photos=(png(),)), idempotency_key=new_key()
     )
     assert VisitPhoto.objects.filter(visit=recorded.visit).count() == 1
-    add_visit_photo(actor=world.actor("member"), visit_id=recorded.visit.pk, photo=png("second.png"))
+    add_visit_photo(
+        actor=world.actor("member"), visit_id=recorded.visit.pk, photo=png("second.png", (30, 30, 200))
+    )
     assert VisitPhoto.objects.filter(visit=recorded.visit).count() == 2
     with pytest.raises(InvalidInput):
         add_visit_photo(actor=world.actor("member"), visit_id=recorded.visit.pk, photo=not_an_image())
@@ -341,3 +343,11 @@ def test_a_visit_arriving_late_from_a_phone_does_not_overwrite_newer_facts(world
     assert home.occupants == 5
     assert late.visit.occupants == 2  # the late visit keeps what it was told
     assert not HouseholdFactChange.objects.filter(visit_id=late.visit.pk).exists()
+
+
+def test_a_photo_sent_again_after_a_lost_answer_is_stored_once(world, media):
+    recorded = record_visit(actor=world.actor("member"), data=full_input(world), idempotency_key=new_key())
+    first = add_visit_photo(actor=world.actor("member"), visit_id=recorded.visit.pk, photo=png("door.png"))
+    again = add_visit_photo(actor=world.actor("member"), visit_id=recorded.visit.pk, photo=png("door.png"))
+    assert again.pk == first.pk
+    assert VisitPhoto.objects.filter(visit=recorded.visit).count() == 1

@@ -169,7 +169,7 @@ def test_a_photo_that_is_not_an_image_is_refused(client, world, media):
     assert response.status_code == 400
     assert "只能上传照片" in html(response)
     assert Visit.objects.count() == 0
-    client.post(url, {**form_data(), "photos": [png("a.png"), png("b.png")]})
+    client.post(url, {**form_data(), "photos": [png("a.png"), png("b.png", (30, 30, 200))]})
     assert Visit.objects.get().photos.count() == 2
 
 
