@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huijia.accounts.models import RoleGrant
 from huijia.accounts.roles import Perm, Role
 from huijia.accounts.scope import Actor
 from huijia.accounts.services import audit, grant_role, notify
@@ -566,9 +567,15 @@ def appoint(*, actor: Actor, role: str, area_id: int, member_id: int):
     if member.light_duty:
         message = _("该党员申请了少安排任务，不宜任命")
         raise InvalidInput(message, code="light_duty", fields={"member_id": [message]})
+    title = Role(role).label
+    # one building head per building, one secretary per estate: the new one takes over (audited, told)
+    previous = RoleGrant.objects.filter(role=role, area=area).exclude(user_id=member.user_id)
+    for old in previous:
+        audit(actor=actor, action="role.revoke", target=old, role=role, reason="replaced", by=member.pk)
+        notify(user_id=old.user_id, text=_("{a}{r}已由{n}接任。").format(a=area.name, r=title, n=member.name))
+    previous.delete()
     grant = grant_role(actor=actor, user=member.user, role=role, area=area)
     audit(actor=actor, action="teams.appoint", target=member, role=role, area=area.pk)
-    title = Role(role).label
     notify(
         user_id=member.user_id,
         text=_("您已被任命为{a}{r}。").format(a=area.name, r=title),

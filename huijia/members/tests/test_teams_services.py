@@ -518,3 +518,18 @@ def test_a_pending_registration_is_not_a_member_of_the_community(world):
     plan = plan_of(world)
     placed = {m for t in plan.data["teams"] for m in t["member_ids"]}
     assert world.members["pending_member"].pk not in placed
+
+
+def test_a_new_building_head_takes_over_from_the_previous_one(world, django_capture_on_commit_callbacks):
+    from huijia.accounts.models import RoleGrant
+
+    neighbour = add_neighbours(world, 1)[0]
+    building = world.areas["a1_bldg"]
+    before = RoleGrant.objects.filter(user=world.users["building_head"], role=Role.BUILDING, area=building)
+    assert before.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        appoint(actor=world.actor("staff"), role=Role.BUILDING, area_id=building.pk, member_id=neighbour.pk)
+    holders = RoleGrant.objects.filter(role=Role.BUILDING, area=building).values_list("user_id", flat=True)
+    assert list(holders) == [neighbour.user_id]
+    assert "接任" in Notification.objects.get(user=world.users["building_head"]).text
+    assert AuditLog.objects.filter(action="role.revoke", detail__reason="replaced").count() == 1
