@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,15 +25,9 @@ from huijia.care import selectors, services
 from huijia.care.forms import AreaForm, LedgerForm, PairingForm, VulnerableForm
 from huijia.core.errors import NotFound, ServiceError
 from huijia.core.ledger import ledger_estates
+from huijia.core.web import staff_actor
 from huijia.grid.models import Area, Household
 from huijia.visits import ledgers as visit_ledgers
-
-
-def _staff(request: HttpRequest) -> Actor:
-    actor = actor_for(request.user)
-    if not actor.is_staff_actor:
-        raise PermissionDenied
-    return actor
 
 
 def _area(request: HttpRequest, actor: Actor, source=None) -> tuple[list[Area], Area | None]:
@@ -76,7 +69,7 @@ def _households_under(area: Area) -> list[Household]:
 @require_GET
 def care_file(request: HttpRequest) -> HttpResponse:
     """The vulnerable households of an estate or community, with their pairings; add and end here."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     areas, area = _area(request, actor)
     files = selectors.vulnerable_file(actor=actor, area=area) if area else []
     manage = _may_manage(actor, area)
@@ -93,7 +86,7 @@ def care_file(request: HttpRequest) -> HttpResponse:
 
 
 def _act(request: HttpRequest, action: Callable[[Actor], object], done: str) -> HttpResponse:
-    actor = _staff(request)
+    actor = staff_actor(request)
     try:
         action(actor)
     except NotFound:
@@ -141,7 +134,7 @@ def vulnerable_end(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pairing_new(request: HttpRequest, household_id: int) -> HttpResponse:
     """Pair a household on the file with one or several members (neighbours listed first)."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     try:
         household = selectors.household_for_care(
             actor=actor, household_id=household_id, perm=Perm.MANAGE_CARE
@@ -194,7 +187,7 @@ def pairing_end(request: HttpRequest, pairing_id: int) -> HttpResponse:
 @require_GET
 def overdue(request: HttpRequest) -> HttpResponse:
     """Pairings whose household has not been visited within its cadence, most overdue first."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     areas, area = _area(request, actor)
     today = timezone.localdate()
     rows = selectors.overdue_pairings(actor=actor, area=area, today=today) if area else []
@@ -220,7 +213,7 @@ def _last_month() -> str:
 @require_GET
 def ledgers(request: HttpRequest) -> HttpResponse:
     """The ledger downloads: an estate and a month, then the visit ledger or the care ledger."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     estates = ledger_estates(actor=actor)
     form = LedgerForm(initial={"month": _last_month()}, estates=estates)
     return render(
@@ -229,7 +222,7 @@ def ledgers(request: HttpRequest) -> HttpResponse:
 
 
 def _ledger(request: HttpRequest, export, name: str) -> HttpResponse:
-    actor = _staff(request)
+    actor = staff_actor(request)
     estates = ledger_estates(actor=actor)
     form = LedgerForm(request.POST, estates=estates)
     if not form.is_valid():

@@ -10,6 +10,7 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE_RE = re.compile(r"^(?:(010|02\d)(\d{8})|(0[3-9]\d{2})(\d{7,8}))$")
 
 
 def normalise_id_number(value: str) -> str:
@@ -44,6 +45,35 @@ def validate_mobile(value: str) -> str:
     if not _MOBILE_RE.match(number):
         raise ValidationError(_("手机号应为11位，以1开头"), code="mobile_format")
     return number
+
+
+def validate_contact_phone(value: str) -> str:
+    """A household's contact number: a mainland mobile (13812345678) or a landline with its area code,
+    kept as 0731-84567890; "" when nothing was given."""
+    raw = re.sub(r"[\s\-()（）]", "", value or "").removeprefix("+86")
+    if not raw:
+        return ""
+    if raw.startswith("1"):
+        try:
+            return validate_mobile(raw)
+        except ValidationError:
+            pass
+    elif match := _LANDLINE_RE.match(raw):
+        code, number = (match[1], match[2]) if match[1] else (match[3], match[4])
+        return f"{code}-{number}"
+    raise ValidationError(
+        _("联系电话请填写11位手机号，或带区号的固定电话（如 0731-84567890）"), code="contact_format"
+    )
+
+
+def mask_contact(value: str) -> str:
+    """138****5678 for a mobile, 0731-****7890 for a landline."""
+    if not value:
+        return ""
+    if "-" in value:
+        code, number = value.split("-", 1)
+        return f"{code}-****{number[-4:]}"
+    return mask_mobile(value)
 
 
 def mask_mobile(value: str) -> str:

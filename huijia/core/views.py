@@ -9,7 +9,6 @@ from io import BytesIO
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -17,11 +16,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from huijia.accounts.roles import Perm
-from huijia.accounts.scope import Actor, actor_for, restrict
+from huijia.accounts.scope import Actor, restrict
 from huijia.core.errors import ServiceError
 from huijia.core.excel import write_template
 from huijia.core.models import ImportJob, ImportKind, ImportStatus
 from huijia.core.tasks import can_import, start_import
+from huijia.core.web import staff_actor
 from huijia.grid import exports as grid_exports
 from huijia.grid import imports as grid_imports
 from huijia.grid.models import Area, AreaKind
@@ -46,13 +46,6 @@ TEMPLATES = {
     ImportKind.MEMBERS: (gettext_lazy("党员"), member_imports.COLUMNS, member_imports.NOTES),
 }
 EXPORT_AREA_KINDS = (AreaKind.CITY, AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY)
-
-
-def _staff(request: HttpRequest) -> Actor:
-    actor = actor_for(request.user)
-    if not actor.is_staff_actor:
-        raise PermissionDenied
-    return actor
 
 
 def _home(request: HttpRequest, actor: Actor, *, error: str = "", status: int = 200) -> HttpResponse:
@@ -91,19 +84,19 @@ def _job_context(job: ImportJob) -> dict:
 
 
 def _job(request: HttpRequest, pk: int) -> ImportJob:
-    return get_object_or_404(ImportJob.objects.visible_to(_staff(request)), pk=pk)
+    return get_object_or_404(ImportJob.objects.visible_to(staff_actor(request)), pk=pk)
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return _home(request, _staff(request))
+    return _home(request, staff_actor(request))
 
 
 @login_required
 @require_POST
 def upload(request: HttpRequest, kind: str) -> HttpResponse:
-    actor = _staff(request)
+    actor = staff_actor(request)
     try:
         job = start_import(actor=actor, kind=kind, upload=request.FILES.get("file"))
     except ServiceError as exc:
@@ -138,7 +131,7 @@ def job_report(request: HttpRequest, pk: int) -> FileResponse:
 @login_required
 @require_GET
 def template(request: HttpRequest, kind: str) -> HttpResponse:
-    _staff(request)
+    staff_actor(request)
     if kind not in TEMPLATES:
         raise Http404
     title, columns, notes = TEMPLATES[kind]
@@ -159,7 +152,7 @@ def _int_or_none(value: str | None) -> int | None:
 @login_required
 @require_POST
 def export_households(request: HttpRequest) -> HttpResponse:
-    actor = _staff(request)
+    actor = staff_actor(request)
     area_id = _int_or_none(request.POST.get("area"))
     if area_id is None:
         return _home(request, actor, error=_("请选择要导出的区域"), status=400)
@@ -176,7 +169,7 @@ def export_households(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def export_members(request: HttpRequest) -> HttpResponse:
-    actor = _staff(request)
+    actor = staff_actor(request)
     area_id = _int_or_none(request.POST.get("area"))
     full = request.POST.get("full") == "1"
     dest = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it, which deletes it)

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect, render
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_POST
 from huijia.accounts.roles import Perm, Role
 from huijia.accounts.scope import Actor, actor_for
 from huijia.core.errors import NotFound, ServiceError
+from huijia.core.web import int_or_none, staff_actor
 from huijia.grid import selectors as grid_selectors
 from huijia.grid.models import Area
 from huijia.members import team_selectors as selectors
@@ -30,20 +30,6 @@ from huijia.members.team_forms import AppointForm, ChangeForm, CommitForm, Propo
 
 HISTORY_PAGE = 20
 VIEWS = ("current", "history", "appointments")
-
-
-def _staff(request: HttpRequest) -> Actor:
-    actor = actor_for(request.user)
-    if not actor.is_staff_actor:
-        raise PermissionDenied
-    return actor
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _teams_url(community_id: int | None, view: str = "current") -> str:
@@ -65,9 +51,9 @@ def _plan_url(plan_id: int, building: int | None = None) -> str:
 def teams(request):
     """Teams of a community: in force (by estate and building), ended (history), and appointments;
     with the form that proposes a new plan. `?community=<id>&view=current|history|appointments`."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     communities = grid_selectors.community_choices(actor=actor)
-    chosen = _int(request.GET.get("community"))
+    chosen = int_or_none(request.GET.get("community"))
     community = next((c for c in communities if c.pk == chosen), None)
     if chosen is not None and community is None:
         raise Http404
@@ -112,9 +98,9 @@ def _community_part(request: HttpRequest, actor: Actor, community: Area, view: s
 @require_POST
 def propose(request):
     """Proposes a plan for the community or one estate, then shows it."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     form = ProposeForm(request.POST)
-    community_id = _int(request.POST.get("community"))
+    community_id = int_or_none(request.POST.get("community"))
     if not form.is_valid():
         messages.error(request, first_error(form))
         return redirect(_teams_url(community_id))
@@ -142,12 +128,12 @@ def propose(request):
 def plan(request, plan_id: int):
     """A plan building by building: an overview of every building, then the teams of the chosen one
     with their members and households, and the forms that adjust and commit it."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     try:
         found = selectors.plan_for(actor=actor, plan_id=plan_id)
     except NotFound:
         raise Http404 from None
-    shown = selectors.plan_view(plan=found, building_id=_int(request.GET.get("building")))
+    shown = selectors.plan_view(plan=found, building_id=int_or_none(request.GET.get("building")))
     outdated = selectors.plan_outdated(plan=found)
     scope = found.estate or found.community
     context = {
@@ -168,9 +154,9 @@ def plan(request, plan_id: int):
 @require_POST
 def change(request, plan_id: int):
     """One adjustment (move a member, move households, choose a leader); back to the same building."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     form = ChangeForm(request.POST)
-    building = _int(request.POST.get("building"))
+    building = int_or_none(request.POST.get("building"))
     if not form.is_valid():
         messages.error(request, first_error(form))
         return redirect(_plan_url(plan_id, building))
@@ -193,7 +179,7 @@ def change(request, plan_id: int):
 @require_POST
 def commit(request, plan_id: int):
     """Puts the plan in force, then shows the teams in force."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     form = CommitForm(request.POST)
     if not form.is_valid():
         messages.error(request, first_error(form))
@@ -214,9 +200,9 @@ def commit(request, plan_id: int):
 @require_POST
 def appoint(request):
     """Appoints a member living there as building head or estate branch secretary."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     form = AppointForm(request.POST)
-    community_id = _int(request.POST.get("community"))
+    community_id = int_or_none(request.POST.get("community"))
     back = _teams_url(community_id, "appointments")
     if not form.is_valid():
         messages.error(request, first_error(form))

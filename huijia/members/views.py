@@ -15,7 +15,6 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -34,6 +33,7 @@ from huijia.accounts.selectors import notifications_for
 from huijia.accounts.services import mark_notifications_read
 from huijia.core.errors import NotFound, ServiceError
 from huijia.core.personal import mask_name
+from huijia.core.web import int_or_none, staff_actor
 from huijia.grid import selectors as grid_selectors
 from huijia.grid.models import Area
 from huijia.members import selectors
@@ -103,13 +103,6 @@ def _community_or_404(community_id: int) -> Area:
         return grid_selectors.community(area_id=community_id)
     except NotFound:
         raise Http404 from None
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class Links:
@@ -290,9 +283,9 @@ class Pick:
 def _pick(request: HttpRequest, estates: list[Area]) -> Pick:
     """Reads ?estate=, ?building= and ?unit= against the community's own estates and buildings."""
     buildings = {b.pk: (e, b) for e in estates for b in e.children.all()}
-    estate, building = buildings.get(_int(request.GET.get("building")), (None, None))
+    estate, building = buildings.get(int_or_none(request.GET.get("building")), (None, None))
     if building is None:
-        estate_id = _int(request.GET.get("estate"))
+        estate_id = int_or_none(request.GET.get("estate"))
         only = estates[0] if len(estates) == 1 else None
         return Pick(estate=next((e for e in estates if e.pk == estate_id), only))
     units = _households_by_unit(building.pk)
@@ -375,7 +368,7 @@ def _initial(member: Member | None) -> dict:
 @require_GET
 def work_unit_options(request):
     """The work-unit list filtered by what the member types (an htmx partial of <option>s)."""
-    selected = _int(request.GET.get("work_unit"))
+    selected = int_or_none(request.GET.get("work_unit"))
     units = list(work_units(request.GET.get("unit_q", "")[:40]))
     return render(request, "members/_unit_options.html", {"units": units, "selected": selected})
 
@@ -418,13 +411,6 @@ def verify(request, token: str):
 # --- staff console -------------------------------------------------------------------------------
 
 
-def _staff(request: HttpRequest) -> Actor:
-    actor = actor_for(request.user)
-    if not actor.is_staff_actor:
-        raise PermissionDenied
-    return actor
-
-
 def _community_choice(request: HttpRequest, form, communities: list[Area]) -> Area | None:
     """The community chosen in the filter; out-of-scope ids are 404, and a lone community is implied."""
     form.is_valid()
@@ -454,10 +440,8 @@ def _reveal_links(member: Member, links: RowLinks) -> None:
 def _row_flags(actor: Actor, row: QueueRow, links: RowLinks, next_url: str = "") -> QueueRow:
     """What the actor may do on a queue row, decided in memory from the row's own building path."""
     row.can_review = actor.covers(Perm.REVIEW, row.building_path)
-    row.can_reveal = (
-        actor.covers(Perm.VIEW_PII, row.building_path)
-        or row.member_work_unit_id in actor.work_units(Perm.VIEW_PII)
-        or actor.member_id == row.member_id
+    row.can_reveal = _can_reveal(
+        actor, member_id=row.member_id, work_unit_id=row.member_work_unit_id, path=row.building_path
     )
     row.approve_url = links.approve(row.pk)
     row.reject_url = links.reject(row.pk)
@@ -493,11 +477,12 @@ def _labels() -> dict[str, str]:
     }
 
 
-def _can_reveal(actor: Actor, member: Member, path: str | None) -> bool:
+def _can_reveal(actor: Actor, *, member_id: int, work_unit_id: int | None, path: str | None) -> bool:
+    """Whether a row offers "显示" (unmask): decided in memory, the reveal service checks again."""
     return (
         (path is not None and actor.covers(Perm.VIEW_PII, path))
-        or member.work_unit_id in actor.work_units(Perm.VIEW_PII)
-        or actor.member_id == member.pk
+        or work_unit_id in actor.work_units(Perm.VIEW_PII)
+        or actor.member_id == member_id
     )
 
 
@@ -505,7 +490,7 @@ def _can_reveal(actor: Actor, member: Member, path: str | None) -> bool:
 @never_cache
 def queue(request):
     """The registration queue of a community: `?community=<id>&status=<status>&page=<n>`."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     communities = grid_selectors.community_choices(actor=actor)
     form = QueueFilterForm(request.GET, communities=communities)
     community = _community_choice(request, form, communities)
@@ -544,7 +529,7 @@ def _query(**params) -> str:
 
 def _review(request: HttpRequest, registration_id: int, action, note: str) -> HttpResponse:
     """Runs a review service and answers with the row in its new state (htmx) or back to the queue."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     error = ""
     try:
         action(actor)
@@ -603,7 +588,7 @@ def reject(request, registration_id: int):
 
 def _reject_form(request: HttpRequest, registration_id: int) -> HttpResponse:
     """The reason form of one registration the actor may see, loaded when they choose to reject."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     try:
         row = selectors.queue_row_for(actor=actor, registration_id=registration_id)
     except NotFound:
@@ -650,7 +635,7 @@ def reveal(request, member_id: int, field: str):
 @never_cache
 def roster(request):
     """Reporting members of a community (or of the actor's whole scope), paginated, numbers masked."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     communities = grid_selectors.community_choices(actor=actor)
     form = RosterFilterForm(request.GET, communities=communities)
     community = _community_choice(request, form, communities)
@@ -659,7 +644,8 @@ def roster(request):
     members = list(page.object_list)
     links = RowLinks()
     for m in members:
-        m.can_reveal = _can_reveal(actor, m, m.household.building.path if m.household else None)
+        path = m.household.building.path if m.household else None
+        m.can_reveal = _can_reveal(actor, member_id=m.pk, work_unit_id=m.work_unit_id, path=path)
         _reveal_links(m, links)
     context = {
         "communities": communities,
@@ -676,7 +662,7 @@ def roster(request):
 @never_cache
 def community_qr(request, community_id: int):
     """A printable poster with the community's registration QR code and plain instructions."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     community = grid_selectors.communities_for(actor=actor).filter(pk=community_id).first()
     if community is None:
         raise Http404

@@ -72,27 +72,36 @@ def matrix_world() -> World:
     return w
 
 
-@pytest.fixture(scope="module")
-def matrix(django_db_setup, django_db_blocker) -> Iterator[World]:
-    """One world for the whole module, built in a transaction rolled back at its end.
+def world_built_once(build: Callable[[], World], django_db_blocker) -> Iterator[World]:
+    """One world for a whole module, built in a transaction rolled back at its end.
 
     Each test runs in a savepoint on top of it, and each attempt in a savepoint of its own, so every
-    attempt starts from the same untouched world without building it again.
+    attempt starts from the same untouched world without building it again. The matrix modules of
+    the feature apps build theirs with this too.
     """
     with django_db_blocker.unblock(), transaction.atomic():
-        yield matrix_world()
+        yield build()
         transaction.set_rollback(True)
 
 
-@pytest.fixture(scope="module")
-def clients(matrix: World, django_db_blocker) -> dict[str, Client]:
+def signed_in_clients(w: World, django_db_blocker) -> dict[str, Client]:
     """A browser per actor, signed in once for the module (the anonymous one never is)."""
     with django_db_blocker.unblock():
         browsers = {name: Client() for name in ACTORS}
         for name, browser in browsers.items():
             if name != "anonymous":
-                browser.force_login(matrix.users[name])
+                browser.force_login(w.users[name])
     return browsers
+
+
+@pytest.fixture(scope="module")
+def matrix(django_db_setup, django_db_blocker) -> Iterator[World]:
+    yield from world_built_once(matrix_world, django_db_blocker)
+
+
+@pytest.fixture(scope="module")
+def clients(matrix: World, django_db_blocker) -> dict[str, Client]:
+    return signed_in_clients(matrix, django_db_blocker)
 
 
 def actor_of(w: World, name: str) -> Actor:
@@ -362,16 +371,32 @@ def attempt(op: Op, actor: Actor, target: object, w: World) -> bool:
     return True
 
 
+def reached_targets(op: Op, w: World) -> dict[str, set[str]]:
+    """For every actor, the targets of `op` they got past the scope check on."""
+    subjects = op.targets(w)
+    return {
+        name: {t for t, obj in subjects.items() if attempt(op, actor_of(w, name), obj, w)} for name in ACTORS
+    }
+
+
+def try_refused(ops, w: World, names=ACTORS, *, must_raise: bool = False) -> None:
+    """Runs every attempt the matrix refuses (outside savepoints: what they write would stay).
+    `must_raise`: an attempt that goes through without an error fails the test."""
+    for op in ops:
+        for name in names:
+            for target_name, target in op.targets(w).items():
+                if target_name in op.allowed.get(name, set()):
+                    continue
+                with contextlib.suppress(NotFound, Forbidden, InvalidInput, Conflict):
+                    op.run(actor_of(w, name), target, w)
+                    if must_raise:
+                        pytest.fail(f"{name} reached {op.name} on {target_name}")
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_permission_matrix(op: Op, matrix: World):
-    w = matrix
-    subjects = op.targets(w)
-    got = {
-        name: {t for t, obj in subjects.items() if attempt(op, actor_of(w, name), obj, w)} for name in ACTORS
-    }
-    expected = {name: op.allowed.get(name, set()) for name in ACTORS}
-    assert got == expected
+    assert reached_targets(op, matrix) == {name: op.allowed.get(name, set()) for name in ACTORS}
 
 
 @pytest.mark.django_db
@@ -383,13 +408,7 @@ def test_refused_writes_store_nothing(matrix: World):
         Area.objects.count(),
         RoleGrant.objects.count(),
     )
-    for op in OPS:
-        for name in ("other_staff", "outsider", "anonymous"):
-            for target_name, target in op.targets(w).items():
-                if target_name in op.allowed.get(name, set()):
-                    continue
-                with contextlib.suppress(NotFound, Forbidden, InvalidInput, Conflict):
-                    op.run(actor_of(w, name), target, w)
+    try_refused(OPS, w, ("other_staff", "outsider", "anonymous"))
     assert (
         Registration.objects.count(),
         Member.objects.count(),

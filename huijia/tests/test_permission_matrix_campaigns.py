@@ -3,7 +3,6 @@ the campaign of their own community and of the sibling community, through the se
 and the HTML screens. Refused means NotFound or Forbidden (403/404 on the screens) with nothing written.
 """
 
-import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -13,20 +12,22 @@ from django.test import Client
 from django.urls import reverse
 
 from huijia.accounts.models import AuditLog
-from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from huijia.core.errors import NotFound
 from huijia.core.testing import World
 from huijia.tests.test_permission_matrix import (
     ACTORS,
     ALL_STAFF_A,
     HttpOp,
     Op,
-    actor_of,
-    attempt,
     everyone,
     http_attempt,
     in_list,
     matrix_world,
+    reached_targets,
+    signed_in_clients,
     targets,
+    try_refused,
+    world_built_once,
 )
 from huijia.visits import campaign_selectors as selectors
 from huijia.visits.campaign_services import (
@@ -54,19 +55,12 @@ def campaign_world() -> World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker) -> Iterator[World]:
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield campaign_world()
-        transaction.set_rollback(True)
+    yield from world_built_once(campaign_world, django_db_blocker)
 
 
 @pytest.fixture(scope="module")
 def clients(world: World, django_db_blocker) -> dict[str, Client]:
-    with django_db_blocker.unblock():
-        browsers = {name: Client() for name in ACTORS}
-        for name, browser in browsers.items():
-            if name != "anonymous":
-                browser.force_login(world.users[name])
-    return browsers
+    return signed_in_clients(world, django_db_blocker)
 
 
 def campaign(w: World, community: str) -> Campaign:
@@ -147,12 +141,7 @@ OPS_BY_NAME = {op.name: op for op in OPS}
 @pytest.mark.django_db
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_permission_matrix(op: Op, world: World):
-    subjects = op.targets(world)
-    got = {
-        name: {t for t, obj in subjects.items() if attempt(op, actor_of(world, name), obj, world)}
-        for name in ACTORS
-    }
-    assert got == {name: op.allowed.get(name, set()) for name in ACTORS}
+    assert reached_targets(op, world) == {name: op.allowed.get(name, set()) for name in ACTORS}
 
 
 def state() -> tuple:
@@ -166,13 +155,7 @@ def state() -> tuple:
 @pytest.mark.django_db
 def test_refused_writes_store_nothing(world: World):
     before = state()
-    for op in OPS:
-        for name in ACTORS:
-            for target_name, target in op.targets(world).items():
-                if target_name in op.allowed.get(name, set()):
-                    continue
-                with contextlib.suppress(NotFound, Forbidden, InvalidInput, Conflict):
-                    op.run(actor_of(world, name), target, world)
+    try_refused(OPS, world)
     assert state() == before
 
 

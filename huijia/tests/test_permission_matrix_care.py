@@ -3,7 +3,6 @@ write × targets in their own community, the sibling community and above, throug
 JSON API and the HTML screens. Refused means NotFound or Forbidden (403/404) with nothing written.
 """
 
-import contextlib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from huijia.care import selectors
 from huijia.care.ledgers import export_care_ledger
 from huijia.care.models import CarePairing, CarePairingMember, VulnerablePerson
 from huijia.care.services import add_vulnerable, create_pairing, end_pairing, end_vulnerable
-from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from huijia.core.errors import NotFound
 from huijia.core.testing import World
 from huijia.members.models import HouseholdAccess
 from huijia.tests.test_permission_matrix import (
@@ -28,13 +27,15 @@ from huijia.tests.test_permission_matrix import (
     ALL_STAFF_A,
     HttpOp,
     Op,
-    actor_of,
-    attempt,
     everyone,
     http_attempt,
     in_list,
     matrix_world,
+    reached_targets,
+    signed_in_clients,
     targets,
+    try_refused,
+    world_built_once,
 )
 from huijia.visits.ledgers import export_visit_ledger
 
@@ -71,19 +72,12 @@ def care_world() -> World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker) -> Iterator[World]:
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield care_world()
-        transaction.set_rollback(True)
+    yield from world_built_once(care_world, django_db_blocker)
 
 
 @pytest.fixture(scope="module")
 def clients(world: World, django_db_blocker) -> dict[str, Client]:
-    with django_db_blocker.unblock():
-        browsers = {name: Client() for name in ACTORS}
-        for name, browser in browsers.items():
-            if name != "anonymous":
-                browser.force_login(world.users[name])
-    return browsers
+    return signed_in_clients(world, django_db_blocker)
 
 
 AREAS = {
@@ -215,12 +209,7 @@ OPS_BY_NAME = {op.name: op for op in OPS}
 @pytest.mark.django_db
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_permission_matrix(op: Op, world: World):
-    subjects = op.targets(world)
-    got = {
-        name: {t for t, obj in subjects.items() if attempt(op, actor_of(world, name), obj, world)}
-        for name in ACTORS
-    }
-    assert got == {name: op.allowed.get(name, set()) for name in ACTORS}
+    assert reached_targets(op, world) == {name: op.allowed.get(name, set()) for name in ACTORS}
 
 
 def state() -> tuple:
@@ -236,13 +225,7 @@ def state() -> tuple:
 @pytest.mark.django_db
 def test_refused_writes_store_nothing(world: World):
     before = state()
-    for op in OPS:
-        for name in ACTORS:
-            for target_name, target in op.targets(world).items():
-                if target_name in op.allowed.get(name, set()):
-                    continue
-                with contextlib.suppress(NotFound, Forbidden, InvalidInput, Conflict):
-                    op.run(actor_of(world, name), target, world)
+    try_refused(OPS, world)
     assert state() == before
 
 

@@ -10,7 +10,6 @@ Targets are made inside each test (rolled back afterwards): a plan proposed for 
 world's team of A1 (held by `member`), a team of A2 held by `other_member`, and an ended team in each.
 """
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ from django.urls import reverse
 from huijia.accounts.models import AuditLog, Notification, RoleGrant
 from huijia.accounts.roles import Role
 from huijia.accounts.scope import Actor
-from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from huijia.core.errors import NotFound
 from huijia.core.testing import World
 from huijia.members import team_selectors as selectors
 from huijia.members.models import (
@@ -44,9 +43,7 @@ from huijia.tests.test_permission_matrix import (
     Reply,
     Screen,
     Seen,
-    actor_of,
     answers,
-    attempt,
     everyone,
     judge,
     targets,
@@ -234,12 +231,7 @@ OPS_BY_NAME = {op.name: op for op in OPS}
 @pytest.mark.django_db
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_permission_matrix_teams(op: Op, matrix: World):
-    subjects = op.targets(matrix)
-    got = {
-        name: {t for t, obj in subjects.items() if attempt(op, actor_of(matrix, name), obj, matrix)}
-        for name in ACTORS
-    }
-    assert got == {name: op.allowed.get(name, set()) for name in ACTORS}
+    assert shared.reached_targets(op, matrix) == {name: op.allowed.get(name, set()) for name in ACTORS}
 
 
 def state() -> tuple:
@@ -261,13 +253,8 @@ def state() -> tuple:
 def test_refused_team_writes_store_nothing(matrix: World):
     team_targets(matrix)
     before = state()
-    for op in OPS:
-        for name in ("other_staff", "street_staff", "estate_secretary", "member", "outsider", "anonymous"):
-            for target_name, target in op.targets(matrix).items():
-                if target_name in op.allowed.get(name, set()):
-                    continue
-                with contextlib.suppress(NotFound, Forbidden, InvalidInput, Conflict):
-                    op.run(actor_of(matrix, name), target, matrix)
+    refusing = ("other_staff", "street_staff", "estate_secretary", "member", "outsider", "anonymous")
+    shared.try_refused(OPS, matrix, refusing)
     assert state() == before
 
 

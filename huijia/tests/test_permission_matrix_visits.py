@@ -7,7 +7,6 @@ Refused means NotFound or Forbidden (401/403/404, or the sign-in page, on the sc
 written; reached means the write happened or the row was shown.
 """
 
-import contextlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from huijia.core.testing import World
 from huijia.demands.models import Demand
 from huijia.grid.models import HouseholdFactChange
@@ -26,12 +24,14 @@ from huijia.tests.test_permission_matrix import (
     ACTORS,
     ALL_STAFF_A,
     Op,
-    actor_of,
-    attempt,
     everyone,
     in_list,
     matrix_world,
+    reached_targets,
+    signed_in_clients,
     targets,
+    try_refused,
+    world_built_once,
 )
 from huijia.visits import selectors
 from huijia.visits.models import Visit, VisitPhoto
@@ -70,19 +70,12 @@ def visits_world() -> World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker) -> Iterator[World]:
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield visits_world()
-        transaction.set_rollback(True)
+    yield from world_built_once(visits_world, django_db_blocker)
 
 
 @pytest.fixture(scope="module")
 def clients(world: World, django_db_blocker) -> dict[str, Client]:
-    with django_db_blocker.unblock():
-        browsers = {name: Client() for name in ACTORS}
-        for name, browser in browsers.items():
-            if name != "anonymous":
-                browser.force_login(world.users[name])
-    return browsers
+    return signed_in_clients(world, django_db_blocker)
 
 
 HOUSEHOLDS = {
@@ -176,12 +169,7 @@ def expected(allowed: dict[str, set[str]]) -> dict[str, set[str]]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_permission_matrix(op: Op, world: World, media):
-    subjects = op.targets(world)
-    got = {
-        name: {t for t, obj in subjects.items() if attempt(op, actor_of(world, name), obj, world)}
-        for name in ACTORS
-    }
-    assert got == expected(op.allowed)
+    assert reached_targets(op, world) == expected(op.allowed)
 
 
 def state() -> tuple[int, ...]:
@@ -196,14 +184,7 @@ def state() -> tuple[int, ...]:
 @pytest.mark.django_db
 def test_refused_writes_store_nothing(world: World, media):
     before = state()
-    for op in (o for o in OPS if o.name in ("record visit", "add a photo")):
-        for name in ACTORS:
-            for target_name, target in op.targets(world).items():
-                if target_name in op.allowed.get(name, set()):
-                    continue
-                with contextlib.suppress(NotFound, Forbidden, InvalidInput, Conflict):
-                    op.run(actor_of(world, name), target, world)
-                    pytest.fail(f"{name} reached {op.name} on {target_name}")
+    try_refused([o for o in OPS if o.name in ("record visit", "add a photo")], world, must_raise=True)
     assert state() == before
 
 

@@ -17,6 +17,7 @@ from ninja.responses import Status
 from huijia.api import PageQuery, actor, errors, page_of
 from huijia.care.models import VulnerableKind
 from huijia.core.errors import InvalidInput
+from huijia.core.personal import mask_contact
 from huijia.grid.models import Tenure
 from huijia.visits import selectors, services
 from huijia.visits.models import Visit
@@ -121,7 +122,7 @@ class VisitOut(Schema):
 
     @staticmethod
     def resolve_contact_phone_masked(obj: Visit) -> str:
-        return services.mask_contact(obj.contact_phone)
+        return mask_contact(obj.contact_phone)
 
     @staticmethod
     def resolve_demands(obj: Visit) -> list:

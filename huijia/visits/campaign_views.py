@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, actor_for, restrict
 from huijia.core.errors import NotFound, ServiceError
+from huijia.core.web import int_or_none, staff_actor
 from huijia.grid import selectors as grid_selectors
 from huijia.grid.models import Area, AreaKind
 from huijia.visits import campaign_selectors as selectors
@@ -33,20 +34,6 @@ from huijia.visits.models import Campaign, Outcome
 PAGE_SIZE = 20
 SHARE_PAGE_SIZE = 60
 POLL_SECONDS = 15
-
-
-def _staff(request: HttpRequest) -> Actor:
-    actor = actor_for(request.user)
-    if not actor.is_staff_actor:
-        raise PermissionDenied
-    return actor
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _show_errors(form, exc: ServiceError) -> None:
@@ -82,7 +69,7 @@ def can_export(actor: Actor, campaign: Campaign) -> bool:
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
     """Campaigns the staff member sees, newest first, with the progress of the part they see."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     page = Paginator(selectors.campaigns_for(actor=actor), PAGE_SIZE).get_page(request.GET.get("page"))
     campaigns = selectors.attach_counts(actor=actor, campaigns=list(page.object_list))
     context = {
@@ -108,7 +95,7 @@ def _campaign_form(request: HttpRequest, actor: Actor, data=None) -> tuple[Campa
     if not communities:
         raise PermissionDenied
     source = data if data is not None else request.GET
-    chosen = _int(source.get("community")) or communities[0].pk
+    chosen = int_or_none(source.get("community")) or communities[0].pk
     community = next((c for c in communities if c.pk == chosen), None)
     if community is None:
         raise Http404
@@ -132,7 +119,7 @@ def _selection(form: CampaignForm) -> services.Selection:
 @require_http_methods(["GET", "POST"])
 def campaign_new(request: HttpRequest) -> HttpResponse:
     """Start a campaign: a name, the households by filter, the questions, an optional due date."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     form, community = _campaign_form(request, actor, request.POST if request.method == "POST" else None)
     if request.method == "POST" and request.POST.get("reload") != "1" and form.is_valid():
         try:
@@ -161,7 +148,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 def campaign_count(request: HttpRequest) -> HttpResponse:
     """The live preview of the start form: how many households the filter picks now."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     form, community = _campaign_form(request, actor, request.GET)
     count, error = None, ""
     if form.is_valid():
@@ -196,7 +183,7 @@ def _progress_context(actor: Actor, campaign_id: int) -> dict:
 @require_GET
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The live progress of a campaign by team and by building; htmx asks for #progress alone."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     context = _progress_context(actor, campaign_id)
     template = "campaigns/detail.html"
     if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "progress":
@@ -209,7 +196,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def campaign_close(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    actor = _staff(request)
+    actor = staff_actor(request)
     try:
         services.close_campaign(actor=actor, campaign_id=campaign_id)
     except NotFound:
@@ -225,7 +212,7 @@ def campaign_close(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 def campaign_export(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The result as Excel, one row per household (audited)."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     dest = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it, which deletes it)
     try:
         campaign, _count = services.export_campaign(actor=actor, campaign_id=campaign_id, dest=dest)
@@ -265,7 +252,7 @@ def share(request: HttpRequest, campaign_id: int) -> HttpResponse:
     buildings = selectors.share_buildings(actor=actor, campaign_id=campaign.pk)
     if not buildings:
         raise Http404
-    building_id = _int(request.GET.get("building"))
+    building_id = int_or_none(request.GET.get("building"))
     if building_id is not None and building_id not in {b[0] for b in buildings}:
         raise Http404
     pending_only = request.GET.get("pending") == "1"
@@ -334,5 +321,5 @@ def record(request: HttpRequest, campaign_id: int, household_id: int) -> HttpRes
 
 def _back(request: HttpRequest, campaign_id: int) -> str:
     url = reverse("campaigns:share", args=[campaign_id])
-    building = _int(request.GET.get("building"))
+    building = int_or_none(request.GET.get("building"))
     return f"{url}?building={building}" if building else url

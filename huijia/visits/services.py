@@ -29,7 +29,7 @@ from huijia.accounts.services import audit
 from huijia.care.models import VulnerableKind
 from huijia.care.vulnerable import record_vulnerable
 from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from huijia.core.personal import mask_mobile, validate_mobile
+from huijia.core.personal import mask_contact, validate_contact_phone
 from huijia.demands.models import DemandSource
 from huijia.demands.services import create_demand
 from huijia.grid.models import Household, HouseholdFactChange, Tenure
@@ -44,7 +44,6 @@ MAX_PHOTOS = 5
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}  # format → stored extension
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
-_LANDLINE_RE = re.compile(r"^(?:(010|02\d)(\d{8})|(0[3-9]\d{2})(\d{7,8}))$")
 FACTS = ("tenure", "occupants", "moved_in_on", "contact_phone")
 
 
@@ -82,30 +81,13 @@ class Recorded(NamedTuple):
 
 
 def clean_contact_phone(value: str) -> str:
-    """A mainland mobile (13812345678) or a landline with its area code (0731-84567890), or ""."""
-    raw = re.sub(r"[\s\-()（）]", "", value or "").removeprefix("+86")
-    if not raw:
-        return ""
-    if raw.startswith("1"):
-        try:
-            return validate_mobile(raw)
-        except ValidationError:
-            pass
-    elif match := _LANDLINE_RE.match(raw):
-        code, number = (match[1], match[2]) if match[1] else (match[3], match[4])
-        return f"{code}-{number}"
-    message = _("联系电话请填写11位手机号，或带区号的固定电话（如 0731-84567890）")
-    raise InvalidInput(message, code="bad_phone", fields={"contact_phone": [message]})
-
-
-def mask_contact(value: str) -> str:
-    """138****5678 for a mobile, 0731-****7890 for a landline."""
-    if not value:
-        return ""
-    if "-" in value:
-        code, number = value.split("-", 1)
-        return f"{code}-****{number[-4:]}"
-    return mask_mobile(value)
+    """The contact number as stored (see core.personal.validate_contact_phone), or a clear error."""
+    try:
+        return validate_contact_phone(value)
+    except ValidationError as exc:
+        raise InvalidInput(
+            exc.messages[0], code="bad_phone", fields={"contact_phone": exc.messages}
+        ) from None
 
 
 # --- checking the input ------------------------------------------------------------------------------

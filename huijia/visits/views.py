@@ -17,7 +17,6 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -31,10 +30,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, actor_for, restrict
 from huijia.core.errors import NotFound, ServiceError
+from huijia.core.personal import mask_contact
+from huijia.core.web import staff_actor
 from huijia.grid.models import Area, AreaKind
 from huijia.visits import selectors
 from huijia.visits.forms import MonthFilterForm, VisitForm
-from huijia.visits.services import mask_contact, record_visit
+from huijia.visits.services import record_visit
 
 PHONE_PAGE = 50
 CONSOLE_PAGE = 50
@@ -164,13 +165,6 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 # --- staff console ---------------------------------------------------------------------------------
 
 
-def _staff(request: HttpRequest) -> Actor:
-    actor = actor_for(request.user)
-    if not actor.is_staff_actor:
-        raise PermissionDenied
-    return actor
-
-
 def _months(today: date) -> list[str]:
     months, year, month = [], today.year, today.month
     for _i in range(MONTHS_BACK):
@@ -192,7 +186,7 @@ def _month(value: str) -> date | None:
 def console_visits(request: HttpRequest) -> HttpResponse:
     """The visits of the actor's estates or community, by month: who visited which household, what
     facts changed and which demands were raised."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     today = timezone.localdate()
     estates = list(
         restrict(Area.objects.filter(kind=AreaKind.ESTATE), actor, Perm.VIEW)
@@ -219,7 +213,7 @@ def console_visits(request: HttpRequest) -> HttpResponse:
 @never_cache
 def console_household(request: HttpRequest, household_id: int) -> HttpResponse:
     """A household's file: its facts, who changed which fact when, its visits and vulnerable people."""
-    actor = _staff(request)
+    actor = staff_actor(request)
     home = _household_or_404(actor, household_id, visit=False)
     visits = list(selectors.visits_for(actor=actor, household_id=home.pk)[:CONSOLE_PAGE])
     selectors.attach_outcomes(visits)

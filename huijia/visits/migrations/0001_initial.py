@@ -7,95 +7,243 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('grid', '0003_household_facts'),
-        ('members', '0003_teams_and_zones'),
+        ("grid", "0003_household_facts"),
+        ("members", "0003_teams_and_zones"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='行动名称')),
-                ('description', models.TextField(blank=True, verbose_name='说明')),
-                ('questions', models.JSONField(blank=True, default=list, verbose_name='问题清单')),
-                ('selection', models.JSONField(blank=True, default=dict, verbose_name='选户条件')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('due_on', models.DateField(blank=True, null=True, verbose_name='截止日期')),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='campaigns', to='grid.area')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="行动名称")),
+                ("description", models.TextField(blank=True, verbose_name="说明")),
+                ("questions", models.JSONField(blank=True, default=list, verbose_name="问题清单")),
+                ("selection", models.JSONField(blank=True, default=dict, verbose_name="选户条件")),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("due_on", models.DateField(blank=True, null=True, verbose_name="截止日期")),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="campaigns", to="grid.area"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('visited_on', models.DateField(verbose_name='走访日期')),
-                ('tenure', models.CharField(blank=True, choices=[('owned', '自有住房'), ('rented', '租住'), ('other', '其他')], max_length=8, verbose_name='住房性质')),
-                ('occupants', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='常住人数')),
-                ('moved_in_on', models.DateField(blank=True, null=True, verbose_name='入住日期')),
-                ('contact_phone', huijia.core.crypto.EncryptedTextField(blank=True, verbose_name='联系电话')),
-                ('opinions', models.TextField(blank=True, verbose_name='意见建议')),
-                ('help_given', models.TextField(blank=True, verbose_name='帮办事项')),
-                ('notes', models.TextField(blank=True, verbose_name='备注')),
-                ('idempotency_key', models.CharField(max_length=64)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='visits', to='visits.campaign')),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='grid.household')),
-                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='visits', to='members.member')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='visits', to='members.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("visited_on", models.DateField(verbose_name="走访日期")),
+                (
+                    "tenure",
+                    models.CharField(
+                        blank=True,
+                        choices=[("owned", "自有住房"), ("rented", "租住"), ("other", "其他")],
+                        max_length=8,
+                        verbose_name="住房性质",
+                    ),
+                ),
+                (
+                    "occupants",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="常住人数"),
+                ),
+                ("moved_in_on", models.DateField(blank=True, null=True, verbose_name="入住日期")),
+                ("contact_phone", huijia.core.crypto.EncryptedTextField(blank=True, verbose_name="联系电话")),
+                ("opinions", models.TextField(blank=True, verbose_name="意见建议")),
+                ("help_given", models.TextField(blank=True, verbose_name="帮办事项")),
+                ("notes", models.TextField(blank=True, verbose_name="备注")),
+                ("idempotency_key", models.CharField(max_length=64)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="visits",
+                        to="visits.campaign",
+                    ),
+                ),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visits",
+                        to="grid.household",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="visits",
+                        to="members.member",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="visits",
+                        to="members.team",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CampaignHousehold',
+            name="CampaignHousehold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('outcome', models.CharField(choices=[('pending', '未走访'), ('reached', '已见面'), ('not_home', '不在家'), ('refused', '拒绝'), ('done', '已完成')], default='pending', max_length=16, verbose_name='结果')),
-                ('answers', models.JSONField(blank=True, default=dict, verbose_name='回答')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='备注')),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='households', to='visits.campaign')),
-                ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='campaign_entries', to='grid.household')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='campaign_entries', to='members.team')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='visits.visit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "未走访"),
+                            ("reached", "已见面"),
+                            ("not_home", "不在家"),
+                            ("refused", "拒绝"),
+                            ("done", "已完成"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="结果",
+                    ),
+                ),
+                ("answers", models.JSONField(blank=True, default=dict, verbose_name="回答")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="备注")),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="households",
+                        to="visits.campaign",
+                    ),
+                ),
+                (
+                    "household",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="campaign_entries",
+                        to="grid.household",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="campaign_entries",
+                        to="members.team",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="visits.visit",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='VisitPhoto',
+            name="VisitPhoto",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(upload_to='visits/%Y/%m/')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='photos', to='visits.visit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("image", models.ImageField(upload_to="visits/%Y/%m/")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="photos", to="visits.visit"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(fields=['household', '-visited_on'], name='visit_household_date'),
+            model_name="visit",
+            index=models.Index(fields=["household", "-visited_on"], name="visit_household_date"),
         ),
         migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(fields=['visited_on'], name='visit_date'),
+            model_name="visit",
+            index=models.Index(fields=["visited_on"], name="visit_date"),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.UniqueConstraint(fields=('recorded_by', 'idempotency_key'), name='visit_idempotency_key'),
+            model_name="visit",
+            constraint=models.UniqueConstraint(
+                fields=("recorded_by", "idempotency_key"), name="visit_idempotency_key"
+            ),
         ),
         migrations.AddIndex(
-            model_name='campaignhousehold',
-            index=models.Index(fields=['campaign', 'team', 'outcome'], name='campaign_progress'),
+            model_name="campaignhousehold",
+            index=models.Index(fields=["campaign", "team", "outcome"], name="campaign_progress"),
         ),
         migrations.AddConstraint(
-            model_name='campaignhousehold',
-            constraint=models.UniqueConstraint(fields=('campaign', 'household'), name='campaign_household_once'),
+            model_name="campaignhousehold",
+            constraint=models.UniqueConstraint(
+                fields=("campaign", "household"), name="campaign_household_once"
+            ),
         ),
     ]

@@ -4,19 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('visits', '0001_initial'),
+        ("visits", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='visitphoto',
-            name='digest',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="visitphoto",
+            name="digest",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddConstraint(
-            model_name='visitphoto',
-            constraint=models.UniqueConstraint(condition=models.Q(('digest', ''), _negated=True), fields=('visit', 'digest'), name='photo_once_per_visit'),
+            model_name="visitphoto",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("digest", ""), _negated=True),
+                fields=("visit", "digest"),
+                name="photo_once_per_visit",
+            ),
         ),
     ]

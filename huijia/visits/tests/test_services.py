@@ -9,6 +9,7 @@ from django.utils import timezone
 from huijia.accounts.models import AuditLog
 from huijia.care.models import VulnerableKind, VulnerablePerson
 from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from huijia.core.personal import mask_contact
 from huijia.demands.models import Demand, DemandSource
 from huijia.grid.models import Household, HouseholdFactChange, Tenure
 from huijia.visits.models import Visit, VisitPhoto
@@ -17,7 +18,6 @@ from huijia.visits.services import (
     VulnerableInput,
     add_visit_photo,
     clean_contact_phone,
-    mask_contact,
     record_visit,
 )
 from huijia.visits.tests.helpers import new_key, not_an_image, png
