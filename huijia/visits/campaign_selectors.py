@@ -18,6 +18,16 @@ from huijia.visits.models import Campaign, CampaignHousehold, Outcome
 OUTCOMES = [o.value for o in Outcome]
 
 
+# doors in the order a team walks them: estate, building, unit, floor, room
+DOOR_ORDER = (
+    "household__building__parent__name",
+    "household__building_id",
+    "household__unit",
+    "household__floor",
+    "household__room",
+)
+
+
 def _natural(name: str) -> list:
     """Sort key so that 2栋 comes before 10栋."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name or "")]
@@ -178,13 +188,7 @@ def share_for(
             *("household__id", "household__unit", "household__floor", "household__room"),
             *("household__building__id", "household__building__name", "household__building__parent__name"),
         )
-        .order_by(
-            "household__building__parent__name",
-            "household__building_id",
-            "household__unit",
-            "household__floor",
-            "household__room",
-        )
+        .order_by(*DOOR_ORDER)
     )
 
 
@@ -246,11 +250,5 @@ def export_rows(*, actor: Actor, campaign: Campaign) -> QuerySet[CampaignHouseho
             *("household__building__name", "household__building__parent__name"),
             *("updated_by__username", "updated_by__display_name"),
         )
-        .order_by(
-            "household__building__parent__name",
-            "household__building_id",
-            "household__unit",
-            "household__floor",
-            "household__room",
-        )
+        .order_by(*DOOR_ORDER)
     )

@@ -287,11 +287,8 @@ def _visit_of(actor: Actor, entry: CampaignHousehold):
         visited_on=timezone.localdate(),
         notes=_("敲门行动：{c}").format(c=entry.campaign.name)[:200],
     )
-    visit = record_visit(actor=actor, data=data, idempotency_key=f"campaign-entry-{entry.pk}").visit
-    if visit.campaign_id != entry.campaign_id:
-        visit.campaign_id = entry.campaign_id
-        visit.save(update_fields=["campaign"])
-    return visit
+    key = f"campaign-entry-{entry.pk}"
+    return record_visit(actor=actor, data=data, idempotency_key=key, campaign_id=entry.campaign_id).visit
 
 
 @transaction.atomic

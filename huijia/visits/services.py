@@ -287,7 +287,9 @@ def _facts_reported_later(*, household: Household, visited_on, visit: Visit) -> 
 
 
 @transaction.atomic
-def record_visit(*, actor: Actor, data: VisitInput, idempotency_key: str) -> Recorded:
+def record_visit(
+    *, actor: Actor, data: VisitInput, idempotency_key: str, campaign_id: int | None = None
+) -> Recorded:
     """Records one visit and passes on what it learnt; sending it again returns the stored visit.
 
     Refused, with nothing stored: a household the actor may not visit (NotFound, or Forbidden for
@@ -312,6 +314,7 @@ def record_visit(*, actor: Actor, data: VisitInput, idempotency_key: str) -> Rec
                 member_id=actor.member_id,
                 team_id=_team_id(actor=actor, household_id=household.pk),
                 recorded_by_id=actor.user_id,
+                campaign_id=campaign_id,  # a door of a door-knocking campaign (set by its service)
                 tenure=data.tenure,
                 occupants=data.occupants,
                 moved_in_on=data.moved_in_on,
