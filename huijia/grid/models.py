@@ -98,8 +98,12 @@ class Household(models.Model):
 
     @property
     def label(self) -> str:
-        unit = f"{self.unit}" if self.unit else ""
-        return f"{unit}{self.room}室"
+        return household_label(self.unit, self.room)
+
+
+def household_label(unit: str, room: str) -> str:
+    """How a household is named on screen: 「1单元302室」, or 「302室」 where there are no units."""
+    return f"{unit or ''}{room}室"
 
 
 class Resident(models.Model):

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, actor_for
-from huijia.accounts.selectors import notifications_for
+from huijia.accounts.selectors import recent_notifications
 from huijia.accounts.services import mark_notifications_read
 from huijia.core.errors import NotFound, ServiceError
 from huijia.core.personal import mask_name
@@ -44,9 +44,9 @@ from huijia.members.forms import (
     RosterFilterForm,
     work_units,
 )
-from huijia.members.models import FreeTime, Member, Registration, RegistrationStatus
+from huijia.members.models import FreeTime, Member, RegistrationStatus
 from huijia.members.rows import RowContext, queue_row
-from huijia.members.selectors import QueueRow
+from huijia.members.selectors import HistoryRow, MemberPage, QueueRow
 from huijia.members.services import (
     PII_FIELDS,
     approve_registration,
@@ -57,7 +57,6 @@ from huijia.members.services import (
 )
 
 PAGE_SIZE = selectors.PAGE_SIZE
-RECENT_NOTIFICATIONS = 10
 MAX_TOKEN = 64
 FREE_TIME_LABELS = dict(FreeTime.choices)
 
@@ -131,13 +130,13 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 class Standing:
     """Where a member's registrations stand, read from their history (newest first)."""
 
-    member: Member | None
-    pending: Registration | None = None
-    active: Registration | None = None
-    latest: Registration | None = None
+    member: MemberPage | None
+    pending: HistoryRow | None = None
+    active: HistoryRow | None = None
+    latest: HistoryRow | None = None
 
     @property
-    def rejected(self) -> Registration | None:
+    def rejected(self) -> HistoryRow | None:
         latest = self.latest
         if latest is not None and latest.status == RegistrationStatus.REJECTED and self.pending is None:
             return latest
@@ -146,7 +145,7 @@ class Standing:
 
 def _standing(actor: Actor) -> Standing:
     try:
-        member = selectors.my_member(actor=actor, page=True)
+        member = selectors.my_member_page(actor=actor)
     except NotFound:
         return Standing(member=None)
     history = member.history
@@ -195,8 +194,8 @@ def member_home(request):
     """The member's page: where their registration stands, news for them, and their history."""
     actor = actor_for(request.user)
     standing = _standing(actor)
-    notes = list(notifications_for(actor=actor)[:RECENT_NOTIFICATIONS])
-    if any(n.read_at is None for n in notes):
+    notes = recent_notifications(actor=actor)
+    if any(n["read_at"] is None for n in notes):
         mark_notifications_read(actor=actor)
     context = {
         "standing": standing,
@@ -352,13 +351,13 @@ def register_form(request, community_id: int, household_id: int):
     return render(request, "members/register_form.html", context)
 
 
-def _initial(member: Member | None) -> dict:
+def _initial(member: MemberPage | None) -> dict:
     """A returning member starts from what they told us last time."""
     if member is None:
         return {}
     return {
         "work_unit": member.work_unit_id,
-        "skills": [s.pk for s in member.skills.all()],
+        "skills": member.skill_ids,
         "free_time": member.free_time,
         "resources": member.resources,
     }

@@ -14,7 +14,7 @@ from django.db import connection
 from huijia.accounts.models import Notification, RoleGrant, User
 from huijia.accounts.roles import Role
 from huijia.accounts.scope import actor_for, restrict
-from huijia.accounts.selectors import notifications_for
+from huijia.accounts.selectors import recent_notifications
 from huijia.core.crypto import blind_index, decrypt
 from huijia.core.management.commands import bench
 from huijia.core.personal import validate_id_number, validate_mobile
@@ -24,7 +24,6 @@ from huijia.grid.models import CHILD_KIND, Area, AreaKind, Household, Resident
 from huijia.grid.services import _new_area
 from huijia.members import selectors
 from huijia.members.models import Member, Registration, RegistrationKind, RegistrationStatus, Skill
-from huijia.members.views import RECENT_NOTIFICATIONS
 from huijia.orgs.models import OrgKind, PartyOrg, WorkUnit
 
 SEEDED = (Area, Household, Resident, WorkUnit, PartyOrg, Skill, Member, Registration, RoleGrant, User)
@@ -265,14 +264,14 @@ def test_bench_bare_sql_fetches_the_same_rows_as_the_selectors(city):
     assert total == expected.count()
 
     member_user = User.objects.get(username=BENCH_MEMBER)
-    me = selectors.my_member(actor=actor_for(member_user))
+    me = selectors.my_member_page(actor=actor_for(member_user))
     Notification.objects.create(user=member_user, text="报到已通过")
     profile, history, notifications = bench.member_sql(me.pk, member_user.pk)
     assert profile[0] == me.pk
     assert profile[1] == me.name
     assert [h[0] for h in history] == [r.pk for r in me.history]
-    shown = notifications_for(actor=actor_for(member_user))[:RECENT_NOTIFICATIONS]
-    assert [n[0] for n in notifications] == [n.pk for n in shown]
+    shown = recent_notifications(actor=actor_for(member_user))
+    assert [n[0] for n in notifications] == [n["pk"] for n in shown]
     assert notifications
 
 

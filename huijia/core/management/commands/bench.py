@@ -45,13 +45,13 @@ from django.urls import NoReverseMatch, include, path, reverse
 
 from huijia.accounts.models import RoleGrant
 from huijia.accounts.roles import Role
+from huijia.accounts.selectors import RECENT as RECENT_NOTIFICATIONS
 from huijia.core.personal import mask_name
 from huijia.core.seeding.logins import BENCH_MEMBER, BENCH_STAFF
 from huijia.grid.models import Area
 from huijia.members import bench_zoning
 from huijia.members.models import Member
 from huijia.members.selectors import PAGE_SIZE
-from huijia.members.views import RECENT_NOTIFICATIONS
 
 FACTOR = 2.0
 EMPTY_URL = "__bench__/empty/"
