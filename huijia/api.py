@@ -214,6 +214,9 @@ def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> Htt
 def _mount_routers() -> None:
     from huijia.accounts.api import router as accounts_router
     from huijia.care.api import router as care_router
+    from huijia.demands.api import router as demands_router
+    from huijia.demands.api_lists import router as lists_router
+    from huijia.demands.api_stats import router as stats_router
     from huijia.grid.api import router as grid_router
     from huijia.members.api import router as members_router
     from huijia.visits.api import router as visits_router
@@ -225,6 +228,9 @@ def _mount_routers() -> None:
     api.add_router("/", visits_router)
     api.add_router("/", campaigns_router)
     api.add_router("/", care_router)
+    api.add_router("/", demands_router)
+    api.add_router("/", lists_router)
+    api.add_router("/", stats_router)
 
 
 _mount_routers()

@@ -25,15 +25,22 @@ class Perm(StrEnum):
     VISIT = "visit"  # record household visits and campaign outcomes
     MANAGE_CAMPAIGNS = "manage_campaigns"  # start, change and close door-knocking campaigns
     MANAGE_CARE = "manage_care"  # the file of vulnerable households and care pairings
+    MANAGE_DEMANDS = "manage_demands"  # accept, decline, assign, merge, escalate demands; the three lists
+    HANDLE_DEMANDS = "handle_demands"  # work on demands assigned to oneself or one's team: start, resolve
+    RECEIVE_ESCALATIONS = "receive_escalations"  # take on demands escalated (吹哨) to one's street or unit
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ORG_DEPT: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID}),
-    Role.STREET: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID}),
+    Role.STREET: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID, Perm.RECEIVE_ESCALATIONS}),
     Role.COMMUNITY: frozenset(Perm),
-    Role.ESTATE: frozenset({Perm.VIEW, Perm.VIEW_PII, Perm.VISIT, Perm.MANAGE_CARE}),
+    Role.ESTATE: frozenset(
+        {Perm.VIEW, Perm.VIEW_PII, Perm.VISIT, Perm.MANAGE_CARE, Perm.MANAGE_DEMANDS, Perm.HANDLE_DEMANDS}
+    ),
     Role.BUILDING: frozenset({Perm.VIEW, Perm.VISIT}),
-    Role.WORK_UNIT: frozenset({Perm.VIEW, Perm.VIEW_PII, Perm.EXPORT, Perm.MANAGE_MEMBERS}),
+    Role.WORK_UNIT: frozenset(
+        {Perm.VIEW, Perm.VIEW_PII, Perm.EXPORT, Perm.MANAGE_MEMBERS, Perm.RECEIVE_ESCALATIONS}
+    ),
 }
 
 AREA_ROLES = frozenset(r for r in Role if r != Role.WORK_UNIT)

@@ -24,6 +24,7 @@ class ScopeRule:
     # rows reached through a many-valued relation, as a subquery, so that no row is repeated)
     member: str | Callable[[int], Q] | None = None
     household: str | None = None  # lookup to a Household id
+    user: str | None = None  # lookup to the user id of the row's owner (a resident's own demands)
     self_perms: frozenset[Perm] = frozenset(
         {Perm.VIEW}
     )  # what members and residents may do on their own rows
@@ -127,6 +128,8 @@ def scope_q(model: type[models.Model], actor: Actor, perm: Perm) -> Q | None:
             clauses.append(Q(**{rule.member: actor.member_id}))
     if perm in rule.self_perms and rule.household and actor.household_id:
         clauses.append(Q(**{rule.household: actor.household_id}))
+    if perm in rule.self_perms and rule.user and actor.user_id:
+        clauses.append(Q(**{rule.user: actor.user_id}))
     if not clauses:
         return None
     combined = clauses[0]

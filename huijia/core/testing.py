@@ -17,6 +17,7 @@ from huijia.accounts.roles import Role
 from huijia.accounts.scope import Actor, actor_for
 from huijia.core.crypto import blind_index
 from huijia.core.personal import id_check_digit
+from huijia.demands.catalogue import ensure_categories
 from huijia.grid.models import Area, AreaKind, Household, Resident
 from huijia.grid.services import _new_area
 from huijia.members.models import (
@@ -106,6 +107,7 @@ def register(
 
 
 def build_world() -> World:
+    ensure_categories()  # a transactional test before this one may have flushed the migration's rows
     w = World()
     a = w.areas
     a["city"] = _new_area(parent=None, kind=AreaKind.CITY, name="长沙市")

@@ -11,7 +11,6 @@ the same key is refused, so nothing is ever stored twice.
 import hashlib
 import json
 import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
@@ -21,7 +20,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
 
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, restrict
@@ -30,6 +28,7 @@ from huijia.care.models import VulnerableKind
 from huijia.care.vulnerable import record_vulnerable
 from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from huijia.core.personal import mask_contact, validate_contact_phone
+from huijia.core.photos import check_photo, photo_digest
 from huijia.demands.models import DemandSource
 from huijia.demands.services import create_demand
 from huijia.grid.models import Household, HouseholdFactChange, Tenure
@@ -41,8 +40,6 @@ MAX_TEXT = 1000
 MAX_DEMANDS = 20
 MAX_VULNERABLE = 10
 MAX_PHOTOS = 5
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
-PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}  # format → stored extension
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 FACTS = ("tenure", "occupants", "moved_in_on", "contact_phone")
 
@@ -148,26 +145,6 @@ def _clean(data: VisitInput) -> VisitInput:
         notes=_text(data.notes, "notes", _("备注")),
         photos=data.photos,
     )
-
-
-def check_photo(photo: UploadedFile) -> None:
-    """A photo must be a JPEG, PNG, WebP or GIF image of at most 5 MB."""
-    if photo.size is not None and photo.size > MAX_PHOTO_BYTES:
-        raise _bad("photos", _("每张照片不超过5MB"), "photo_too_large")
-    try:
-        photo.seek(0)
-        with Image.open(photo) as image:
-            kind = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise _bad("photos", _("只能上传照片（JPG、PNG、WebP 或 GIF 图片）"), "not_an_image") from None
-    finally:
-        photo.seek(0)
-    if kind not in PHOTO_FORMATS:
-        raise _bad("photos", _("只能上传照片（JPG、PNG、WebP 或 GIF 图片）"), "not_an_image")
-    # The stored name is ours, its extension taken from the decoded format: a file that is both an image
-    # and something else ("x.html") is never stored or served under the name its sender chose.
-    photo.name = f"{uuid.uuid4().hex}.{PHOTO_FORMATS[kind]}"
 
 
 def request_hash(data: VisitInput) -> str:
@@ -385,12 +362,3 @@ def add_visit_photo(*, actor: Actor, visit_id: int, photo: UploadedFile) -> Visi
     stored = VisitPhoto.objects.create(visit=visit, image=photo, digest=digest)
     audit(actor=actor, action="visit.photo", target=visit, photo=stored.pk)
     return stored
-
-
-def photo_digest(photo: UploadedFile) -> str:
-    digest = hashlib.sha256()
-    photo.seek(0)
-    for chunk in photo.chunks():
-        digest.update(chunk)
-    photo.seek(0)
-    return digest.hexdigest()

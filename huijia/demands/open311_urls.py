@@ -1,0 +1,3 @@
+"""Open311 GeoReport v2 under /open311/v2/ (huijia.demands.open311)."""
+
+urlpatterns: list = []
