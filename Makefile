@@ -23,10 +23,12 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(STAMP) node_modules/.installed
 
-## make run: migrate, load the demo once, start the task worker and serve on 127.0.0.1:$(PORT)
+## make run: migrate, load the demo once, queue the demands' deadline watch, start the task worker and serve on 127.0.0.1:$(PORT)
 run: setup
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py seed --scale demo --if-empty
+	@$(PY) manage.py demand_deadlines --schedule --verbosity 0 \
+	  || echo "warning: the demands' deadline watch was not queued; run: $(PY) manage.py demand_deadlines" >&2
 	@$(PY) manage.py demo_logins
 	@trap 'kill 0' EXIT; $(PY) manage.py db_worker --verbosity 0 & \
 	  $(PY) manage.py runserver 127.0.0.1:$(PORT)

@@ -7,7 +7,8 @@ may name the demand it is about.
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +27,13 @@ MAX_ANSWER = 2000
 
 def _bad(field_name: str, message: str, code: str) -> InvalidInput:
     return InvalidInput(message, code=code, fields={field_name: [message]})
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -47,34 +55,49 @@ def submit_feedback(*, actor: Actor, data: FeedbackInput) -> Feedback:
         raise _bad("text", _("请填写内容"), "text_empty")
     if len(text) > MAX_TEXT:
         raise _bad("text", _("内容不超过2000个字"), "text_too_long")
-    community = Area.objects.filter(pk=data.community_id, kind=AreaKind.COMMUNITY).first()
+    community = Area.objects.filter(pk=_int(data.community_id), kind=AreaKind.COMMUNITY).first()
     if community is None:
         raise _bad("community_id", _("请选择社区"), "unknown_community")
     name = (data.contact_name or "").strip()
     if len(name) > 40:
         raise _bad("contact_name", _("联系人姓名不超过40个字"), "name_too_long")
-    phone = (data.contact_phone or "").strip()
-    if phone:
-        phone = validate_contact_phone(phone)
+    try:
+        phone = validate_contact_phone((data.contact_phone or "").strip())
+    except ValidationError as exc:
+        message = exc.messages[0]
+        raise InvalidInput(message, code="bad_phone", fields={"contact_phone": exc.messages}) from None
     demand = None
-    if data.demand_code.strip():
-        demand = Demand.objects.filter(
-            tracking_code=data.demand_code.strip().upper(), community=community
-        ).first()
+    code = (data.demand_code or "").strip().upper()
+    if code:
+        demand = Demand.objects.filter(tracking_code=code, community=community).first()
         if demand is None:
             raise _bad("demand_code", _("没有找到这个查询码对应的诉求"), "unknown_demand")
-    feedback = Feedback.objects.create(
+    feedback = Feedback(
         community=community,
         kind=data.kind,
         text=text,
-        tracking_code=new_tracking_code(),
         author_id=actor.user_id,
         contact_name=name,
         contact_phone=phone,
         demand=demand,
     )
+    _save_new(feedback)
     audit(actor=actor, action="feedback.submit", target=feedback, kind=data.kind)
     return feedback
+
+
+def _save_new(feedback: Feedback) -> None:
+    """Saves new feedback, drawing another tracking code in the unlikely case the first is taken."""
+    for _attempt in range(5):
+        feedback.tracking_code = new_tracking_code()
+        try:
+            with transaction.atomic():
+                feedback.save()
+            return
+        except IntegrityError:
+            if not Feedback.objects.filter(tracking_code=feedback.tracking_code).exists():
+                raise
+    raise Conflict(_("系统繁忙，请稍后再提交"))
 
 
 @transaction.atomic
@@ -86,7 +109,7 @@ def answer_feedback(*, actor: Actor, feedback_id: int, answer: str) -> Feedback:
         raise _bad("answer", _("答复不超过2000个字"), "answer_too_long")
     feedback = (
         restrict(Feedback.objects.all(), actor, Perm.MANAGE_DEMANDS)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .filter(pk=feedback_id)
         .first()
     )
@@ -103,9 +126,13 @@ def answer_feedback(*, actor: Actor, feedback_id: int, answer: str) -> Feedback:
     return feedback
 
 
-def feedback_for(*, actor: Actor, answered: bool | None = None) -> QuerySet[Feedback]:
+def feedback_for(
+    *, actor: Actor, answered: bool | None = None, community_id: int | None = None
+) -> QuerySet[Feedback]:
     """Staff: the community's complaints and suggestions; an author: their own. Newest first."""
     qs = restrict(Feedback.objects.all(), actor, Perm.VIEW).select_related("community", "demand")
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
     if answered is not None:
         qs = qs.filter(answered_at__isnull=not answered)
     return qs.order_by("-created_at", "-pk")

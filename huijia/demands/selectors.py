@@ -29,6 +29,7 @@ LIST_RELATED = (
     "assigned_area",
     "assigned_team",
     "assigned_member",
+    "household",
 )
 
 
@@ -113,7 +114,7 @@ def my_reported(*, actor: Actor) -> QuerySet[Demand]:
         return Demand.objects.none()
     return (
         Demand.objects.filter(reporter_id=actor.user_id)
-        .select_related("category", "area")
+        .select_related(*LIST_RELATED)
         .order_by("-created_at", "-pk")
     )
 

@@ -22,9 +22,10 @@ Who may do what:
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,6 +69,15 @@ ROLLUP_KINDS = (AreaKind.ESTATE, AreaKind.COMMUNITY, AreaKind.STREET, AreaKind.D
 
 def _bad(field_name: str, message: str, code: str = "invalid") -> InvalidInput:
     return InvalidInput(message, code=code, fields={field_name: [message]})
+
+
+def _contact_phone(value: str | None) -> str:
+    """The reporter's number as stored, or a clear error (never Django's ValidationError)."""
+    try:
+        return validate_contact_phone((value or "").strip())
+    except ValidationError as exc:
+        message = exc.messages[0]
+        raise InvalidInput(message, code="bad_phone", fields={"reporter_phone": exc.messages}) from None
 
 
 def _text(value: str | None, field_name: str, *, limit: int, empty: str, too_long: str) -> str:
@@ -132,12 +142,12 @@ def _may_enter_for(actor: Actor, area: Area, source: str) -> None:
     """Who may put a demand on this place, by channel."""
     if source == DemandSource.RESIDENT or source == DemandSource.OPEN311:
         return  # anyone: residents report for themselves, with or without an account
-    if source == DemandSource.VISIT:
-        return  # the visit service has checked the member may visit the household
-    if actor.is_superuser or any(area.path.startswith(p) for p in actor.paths(Perm.MANAGE_DEMANDS)):
-        return
-    if source == DemandSource.POST and actor.member_id:
-        # a member at an opinion-collection post takes demands for the community they report to
+    if actor.covers(Perm.MANAGE_DEMANDS, area.path):
+        return  # staff: 代录, patrols, meetings, and every other channel
+    if source == DemandSource.VISIT and actor.covers(Perm.VISIT, area.path):
+        return  # whoever may visit there (a building head) records what a visit brought up
+    if source in (DemandSource.POST, DemandSource.VISIT) and actor.member_id:
+        # a member at an opinion-collection post or on a visit, in the community they report to
         community = _ancestors(area).get(AreaKind.COMMUNITY)
         if Member.objects.filter(pk=actor.member_id, community_id=community).exists():
             return
@@ -215,9 +225,7 @@ def submit_demand(*, actor: Actor, data: DemandInput) -> Demand:
     name = (data.reporter_name or "").strip()
     if len(name) > 40:
         raise _bad("reporter_name", _("联系人姓名不超过40个字"), "name_too_long")
-    phone = (data.reporter_phone or "").strip()
-    if phone:
-        phone = validate_contact_phone(phone)
+    phone = _contact_phone(data.reporter_phone)
     _check_photos(data.photos)
     places = _ancestors(area)
     now = timezone.now()
@@ -270,6 +278,7 @@ def _save_new(demand: Demand) -> None:
     raise Conflict(_("系统繁忙，请稍后再提交"))
 
 
+@transaction.atomic
 def create_demand(
     *,
     actor: Actor,
@@ -298,22 +307,41 @@ def create_demand(
 
 @transaction.atomic
 def follow_demand(
-    *, actor: Actor, demand_id: int, reporter_name: str = "", reporter_phone: str = "", description: str = ""
+    *,
+    actor: Actor,
+    demand_id: int,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    description: str = "",
+    area_id: int | None = None,
 ) -> Demand:
     """A resident who finds their problem already reported follows that demand instead of filing another.
 
     They get their own record (and tracking code) filed under the open demand: they hear when it is
     resolved and rate it themselves, and the original's handlers see one more resident waiting.
+    Anyone may follow, so the follower's record never copies the original's words (they may name a
+    household); `area_id`, the place the resident reports from (the QR form's building), limits
+    following to the demands of that estate, which are the ones the form offers.
     """
     original = (
-        Demand.objects.select_for_update().select_related("area", "category").filter(pk=demand_id).first()
+        Demand.objects.select_for_update(of=("self",))
+        .select_related("area", "category")
+        .filter(pk=demand_id)
+        .first()
     )
-    if original is None or original.status not in OPEN_STATUSES or original.merged_into_id:
+    if (
+        original is None
+        or original.status not in OPEN_STATUSES
+        or original.merged_into_id
+        or (area_id is not None and not _near(area_id, original))
+    ):
         raise NotFound(_("这条诉求已经结束或不存在，请直接提交您的诉求"))
+    category = original.category.name if original.category else _("其他")
     follower = submit_demand(
         actor=actor,
         data=DemandInput(
-            description=(description or "").strip() or original.description,
+            description=(description or "").strip()
+            or _("同一问题已有人反映（%(c)s），跟进办理") % {"c": category},
             source=DemandSource.RESIDENT,
             area_id=original.area_id,
             category_code=original.category.code if original.category else "",
@@ -347,6 +375,17 @@ def follow_demand(
     return follower
 
 
+def _near(area_id: int, original: Demand) -> bool:
+    """Whether a place is in the estate of the demand (its community when it has no estate)."""
+    area = Area.objects.filter(pk=area_id).first()
+    if area is None:
+        return False
+    places = _ancestors(area)
+    if original.estate_id:
+        return places.get(AreaKind.ESTATE) == original.estate_id
+    return places.get(AreaKind.COMMUNITY) == original.community_id
+
+
 # --- the loop ------------------------------------------------------------------------------------------
 
 
@@ -358,9 +397,13 @@ def _locked(actor: Actor, demand_id: int, perm: Perm, version: int | None = None
         if restrict(Demand.objects.all(), actor, Perm.VIEW).filter(pk=demand_id).exists():
             raise Forbidden(_("您没有处理这条诉求的权限"))
         raise NotFound()
+    _check_version(demand, version)
+    return demand
+
+
+def _check_version(demand: Demand, version: int | None) -> None:
     if version is not None and demand.version != version:
         raise Conflict(_("这条诉求刚刚已被他人处理，请刷新后查看最新状态"), code="stale")
-    return demand
 
 
 def _require(demand: Demand, *statuses: str, message: str) -> None:
@@ -495,12 +538,14 @@ def assign_demand(
     note: str = "",
 ) -> Demand:
     """Sends the demand to the estate branch, a team or a member (a submitted demand is accepted too)."""
-    demand = _locked(actor, demand_id, Perm.MANAGE_DEMANDS, version)
+    demand = _locked(actor, demand_id, Perm.MANAGE_DEMANDS)
     if demand.status in (DemandStatus.ASSIGNED, DemandStatus.IN_PROGRESS) and not reassign:
+        # checked before the version: "already sent to X" says more than "someone changed it"
         raise Conflict(
             _("这条诉求刚刚已派给%(who)s，如需改派请刷新后使用“改派”") % {"who": _assignee_label(demand)},
             code="already_assigned",
         )
+    _check_version(demand, version)
     allowed = (DemandStatus.SUBMITTED, DemandStatus.ACCEPTED)
     if reassign:
         allowed += (DemandStatus.ASSIGNED, DemandStatus.IN_PROGRESS)
@@ -585,7 +630,10 @@ def _handler(actor: Actor, demand_id: int, version: int | None) -> Demand:
 
 @transaction.atomic
 def start_demand(*, actor: Actor, demand_id: int, version: int | None = None) -> Demand:
-    demand = _handler(actor, demand_id, version)
+    """The assignee starts work (staff resolve directly, or reassign; they do not start for someone)."""
+    demand = _locked(actor, demand_id, Perm.VIEW, version)
+    if not is_assignee(actor, demand):
+        raise Forbidden(_("这条诉求没有派给您"))
     _require(demand, DemandStatus.ASSIGNED, message=_("只有已派单的诉求可以开始办理"))
     demand.status = DemandStatus.IN_PROGRESS
     _save(demand, "status")
@@ -614,7 +662,9 @@ def _close_out(demand: Demand, actor: Actor, resolution: str, now: datetime, lab
     _bump(demand, **counts, **_resolution_counts(demand, now))
     text = _("您反映的诉求已办结：%(what)s。请确认并评价。") % {"what": resolution[:60]}
     _tell_reporter(demand, text)
-    merged = list(Demand.objects.select_for_update().select_related("area").filter(merged_into=demand))
+    merged = list(
+        Demand.objects.select_for_update(of=("self",)).select_related("area").filter(merged_into=demand)
+    )
     for other in merged:
         if other.status != DemandStatus.MERGED:
             continue
@@ -663,11 +713,12 @@ def _reporter_locked(actor: Actor | None, demand_id: int | None, tracking_code: 
         demand = qs.filter(tracking_code=tracking_code.strip().upper()).first()
     elif actor is not None and actor.is_authenticated and demand_id is not None:
         demand = qs.filter(pk=demand_id, reporter_id=actor.user_id).first()
-        if demand is None and Demand.objects.filter(pk=demand_id).exists():
-            staff = qs.filter(pk=demand_id).first()
-            if staff is not None and _manages(actor, staff):
-                return staff
-            raise Forbidden(_("只有反映这条诉求的居民可以评价"))
+        if demand is None:
+            visible = restrict(qs, actor, Perm.VIEW).filter(pk=demand_id).first()
+            if visible is not None and _manages(actor, visible):
+                return visible  # staff recording a call-back (回访)
+            if visible is not None:
+                raise Forbidden(_("只有反映这条诉求的居民可以评价"))
     else:
         demand = None
     if demand is None:
@@ -683,6 +734,7 @@ def rate_demand(
     comment: str = "",
     demand_id: int | None = None,
     tracking_code: str | None = None,
+    version: int | None = None,
 ) -> Demand:
     """The resident confirms a resolved demand and rates it, once (staff may record a call-back)."""
     if rating not in Rating.values:
@@ -695,6 +747,8 @@ def rate_demand(
     demand = _reporter_locked(actor, demand_id, tracking_code)
     if demand.rating:
         raise Conflict(_("这条诉求已经评价过了"), code="already_rated")
+    if version is not None and demand.version != version:
+        raise Conflict(_("这条诉求刚刚已被他人处理，请刷新后查看最新状态"), code="stale")
     _require(demand, DemandStatus.RESOLVED, message=_("诉求办结后才能评价"))
     by_staff = bool(
         actor and actor.is_authenticated and demand.reporter_id != actor.user_id and not tracking_code
@@ -772,6 +826,9 @@ def _recategorise(actor: Actor, demand: Demand, code: str) -> bool:
         classify.learn(demand.description, category.pk)
     demand.category = category
     _set_deadlines(demand, category, demand.created_at)
+    deadline = _deadline(demand)
+    if deadline is not None and deadline > timezone.now():
+        demand.overdue, demand.reminded_at = False, None  # the new deadline is watched afresh
     return True
 
 
@@ -789,12 +846,12 @@ def recategorise_demand(
 
 
 @transaction.atomic
-def merge_demands(*, actor: Actor, into_id: int, demand_ids: list[int]) -> Demand:
+def merge_demands(*, actor: Actor, into_id: int, demand_ids: list[int], version: int | None = None) -> Demand:
     """Files duplicates under one demand: they follow it, and their residents hear when it is resolved."""
     ids = sorted({int(i) for i in demand_ids} - {into_id})
     if not ids:
         raise _bad("demand_ids", _("请选择要合并的重复诉求"), "nothing_to_merge")
-    main = _locked(actor, into_id, Perm.MANAGE_DEMANDS)
+    main = _locked(actor, into_id, Perm.MANAGE_DEMANDS, version)
     if main.status not in OPEN_STATUSES:
         raise Conflict(_("只能合并到尚未办结的诉求"), code="bad_state")
     others = list(
@@ -818,6 +875,8 @@ def merge_demands(*, actor: Actor, into_id: int, demand_ids: list[int]) -> Deman
         other.status = DemandStatus.MERGED
         other.merged_into = main
         _save(other, "status", "merged_into", "responded_at")
+        # residents who followed the duplicate now follow the main demand: they hear when it is resolved
+        Demand.objects.filter(merged_into=other, status=DemandStatus.MERGED).update(merged_into=main)
         _event(
             other,
             EventKind.MERGED,
@@ -916,6 +975,10 @@ def _escalation_locked(actor: Actor, escalation_id: int) -> Escalation:
     return escalation
 
 
+def _demand_of(escalation: Escalation) -> Demand:
+    return Demand.objects.select_for_update(of=("self",)).select_related("area").get(pk=escalation.demand_id)
+
+
 def _receiver_label(actor: Actor, escalation: Escalation) -> str:
     where = escalation.work_unit.name if escalation.work_unit_id else escalation.street.name
     return f"{where} {_actor_label(actor)}"
@@ -927,7 +990,7 @@ def answer_escalation(*, actor: Actor, escalation_id: int, accept: bool, answer:
     escalation = _escalation_locked(actor, escalation_id)
     if escalation.status != EscalationStatus.SENT:
         raise Conflict(_("这次吹哨已经答复过了"), code="bad_state")
-    demand = Demand.objects.select_for_update().select_related("area").get(pk=escalation.demand_id)
+    demand = _demand_of(escalation)
     answer = (answer or "").strip()
     if not accept and not answer:
         raise _bad("answer", _("退回时请说明原因"), "answer_empty")
@@ -971,7 +1034,7 @@ def report_escalation(*, actor: Actor, escalation_id: int, answer: str) -> Escal
     escalation = _escalation_locked(actor, escalation_id)
     if escalation.status not in (EscalationStatus.SENT, EscalationStatus.ACCEPTED):
         raise Conflict(_("这次吹哨已经结束"), code="bad_state")
-    demand = Demand.objects.select_for_update().select_related("area").get(pk=escalation.demand_id)
+    demand = _demand_of(escalation)
     now = timezone.now()
     escalation.status = EscalationStatus.REPORTED
     escalation.answer = answer
@@ -1005,71 +1068,88 @@ def _staff_of(demand: Demand) -> list[int]:
     )
 
 
-def check_deadlines(now: datetime | None = None) -> dict[str, int]:
-    """Reminds before a deadline and marks demands overdue once it has passed (each once)."""
-    now = now or timezone.now()
-    counts = {"reminded": 0, "overdue": 0}
+def _deadline(demand: Demand) -> datetime | None:
+    """The deadline being watched: to respond while the demand waits for acceptance, then to resolve."""
+    return demand.respond_by if demand.status == DemandStatus.SUBMITTED else demand.resolve_by
+
+
+def _watched() -> tuple[QuerySet[Demand], QuerySet[Demand]]:
+    """(open demands waiting to be accepted, open demands being handled), neither marked overdue yet."""
     unresponded = Demand.objects.filter(status=DemandStatus.SUBMITTED, overdue=False)
-    unresolved = Demand.objects.filter(status__in=list(OPEN_STATUSES), overdue=False).exclude(
-        status=DemandStatus.SUBMITTED
+    handled = [s for s in OPEN_STATUSES if s != DemandStatus.SUBMITTED]
+    return unresponded, Demand.objects.filter(status__in=handled, overdue=False)
+
+
+def _watched_locked(pk: int, **still) -> Demand | None:
+    demand = (
+        Demand.objects.select_for_update(of=("self",)).select_related("area").filter(pk=pk, **still).first()
     )
-    late = list(unresponded.filter(respond_by__lt=now).values_list("pk", flat=True)) + list(
-        unresolved.filter(resolve_by__lt=now).values_list("pk", flat=True)
-    )
-    for pk in late:
-        with transaction.atomic():
-            demand = (
-                Demand.objects.select_for_update().select_related("area").filter(pk=pk, overdue=False).first()
+    return demand if demand is not None and demand.status in OPEN_STATUSES else None
+
+
+def _mark_overdue(pk: int, now: datetime) -> bool:
+    with transaction.atomic():
+        demand = _watched_locked(pk, overdue=False)
+        deadline = _deadline(demand) if demand else None
+        if deadline is None or deadline >= now:
+            return False  # it moved on (accepted, recategorised) after it was listed
+        demand.overdue = True
+        demand.save(update_fields=["overdue", "updated_at"])
+        which = _("受理") if demand.status == DemandStatus.SUBMITTED else _("办结")
+        _event(demand, EventKind.OVERDUE, None, text=_("已超过%(w)s时限") % {"w": which}, label=_("系统"))
+        url = reverse("demands:console_detail", args=[demand.pk])
+        for user_id in _staff_of(demand):
+            notify(
+                user_id=user_id,
+                text=_("诉求超时未%(w)s：%(t)s") % {"w": which, "t": demand.description[:30]},
+                url=url,
             )
-            if demand is None or demand.status not in OPEN_STATUSES:
-                continue
-            demand.overdue = True
-            demand.save(update_fields=["overdue", "updated_at"])
-            which = _("受理") if demand.status == DemandStatus.SUBMITTED else _("办结")
-            _event(demand, EventKind.OVERDUE, None, text=_("已超过%(w)s时限") % {"w": which}, label=_("系统"))
-            url = reverse("demands:console_detail", args=[demand.pk])
-            for user_id in _staff_of(demand):
-                notify(
-                    user_id=user_id,
-                    text=_("诉求超时未%(w)s：%(t)s") % {"w": which, "t": demand.description[:30]},
-                    url=url,
-                )
-            counts["overdue"] += 1
-    soon = list(
-        unresponded.filter(
-            reminded_at=None, respond_by__gte=now, respond_by__lt=now + REMIND_BEFORE
-        ).values_list("pk", flat=True)
-    ) + list(
-        unresolved.filter(
-            reminded_at=None, resolve_by__gte=now, resolve_by__lt=now + REMIND_BEFORE
-        ).values_list("pk", flat=True)
-    )
-    for pk in soon:
-        with transaction.atomic():
-            demand = (
-                Demand.objects.select_for_update()
-                .select_related("area")
-                .filter(pk=pk, reminded_at=None)
-                .first()
-            )
-            if demand is None or demand.status not in OPEN_STATUSES:
-                continue
-            demand.reminded_at = now
-            demand.save(update_fields=["reminded_at", "updated_at"])
-            _event(demand, EventKind.REMINDED, None, text=_("即将到期，请抓紧办理"), label=_("系统"))
-            if demand.assignee_kind and demand.status != DemandStatus.SUBMITTED:
-                users = Assignee(
-                    demand.assignee_kind,
-                    area=demand.assigned_area,
-                    team=demand.assigned_team,
-                    member=demand.assigned_member,
-                ).user_ids()
-            else:
-                users = _staff_of(demand)
-            url = reverse("demands:console_detail", args=[demand.pk])
-            for user_id in users:
-                notify(
-                    user_id=user_id, text=_("诉求即将到期：%(t)s") % {"t": demand.description[:30]}, url=url
-                )
-            counts["reminded"] += 1
-    return counts
+    return True
+
+
+def _remind(pk: int, now: datetime) -> bool:
+    with transaction.atomic():
+        demand = _watched_locked(pk, overdue=False, reminded_at=None)
+        deadline = _deadline(demand) if demand else None
+        if deadline is None or not now <= deadline < now + REMIND_BEFORE:
+            return False
+        demand.reminded_at = now
+        demand.save(update_fields=["reminded_at", "updated_at"])
+        _event(demand, EventKind.REMINDED, None, text=_("即将到期，请抓紧办理"), label=_("系统"))
+        if demand.assignee_kind and demand.status != DemandStatus.SUBMITTED:
+            users = Assignee(
+                demand.assignee_kind,
+                area=demand.assigned_area,
+                team=demand.assigned_team,
+                member=demand.assigned_member,
+            ).user_ids()
+        else:
+            users = _staff_of(demand)
+        url = reverse("demands:console_detail", args=[demand.pk])
+        for user_id in users:
+            notify(user_id=user_id, text=_("诉求即将到期：%(t)s") % {"t": demand.description[:30]}, url=url)
+    return True
+
+
+def check_deadlines(now: datetime | None = None) -> dict[str, int]:
+    """Reminds before a deadline and marks demands overdue once it has passed (each once).
+
+    The background job (demands.tasks) runs it every ten minutes. Each demand is its own short
+    transaction, re-checked under its lock, so a demand accepted meanwhile is left alone.
+    """
+    now = now or timezone.now()
+    unresponded, handled = _watched()
+    late = [
+        *unresponded.filter(respond_by__lt=now).values_list("pk", flat=True),
+        *handled.filter(resolve_by__lt=now).values_list("pk", flat=True),
+    ]
+    overdue = sum(_mark_overdue(pk, now) for pk in late)
+    unresponded, handled = unresponded.filter(reminded_at=None), handled.filter(reminded_at=None)
+    soon = [
+        *unresponded.filter(respond_by__gte=now, respond_by__lt=now + REMIND_BEFORE).values_list(
+            "pk", flat=True
+        ),
+        *handled.filter(resolve_by__gte=now, resolve_by__lt=now + REMIND_BEFORE).values_list("pk", flat=True),
+    ]
+    reminded = sum(_remind(pk, now) for pk in soon)
+    return {"reminded": reminded, "overdue": overdue}
