@@ -40,6 +40,8 @@ class Scale:
     members: int
     work_units: int
     residents: int = 0
+    demands_per_household: float = 0.0  # residents' demands over the last `demand_days` (issue 4)
+    demand_days: int = 365
     estates: tuple[int, int] = (2, 4)  # estates per community, inclusive range
     building_shapes: tuple[tuple[int, int, int], ...] = ((2, 18, 2), (2, 26, 2), (3, 33, 2), (2, 11, 2))
     member_spread: float = 0.6  # sigma of the log-normal community sizes (0: even)
@@ -57,6 +59,7 @@ CITY = Scale(
     households=1_000_000,
     members=100_000,
     work_units=1000,
+    demands_per_household=0.2,  # 200,000 demands a year
 )
 DEMO = Scale(
     name="demo",
@@ -67,6 +70,8 @@ DEMO = Scale(
     members=60,
     work_units=8,
     residents=24,
+    demands_per_household=0.125,  # about 45 in two weeks: every state of the loop shows on the demo pages
+    demand_days=14,
     estates=(2, 3),
     building_shapes=((1, 6, 2), (2, 6, 2), (2, 11, 2)),
     member_spread=0.0,
@@ -169,6 +174,7 @@ class World:
     plaintexts: list[str] = field(default_factory=list)  # member phone, member ID..., resident phones
     showcase: dict[tuple[int, str], int] = field(default_factory=dict)  # (community idx, story) -> member
     counts: dict[str, int] = field(default_factory=dict)  # rows written per table, once loaded
+    demand_tables: list["Table"] = field(default_factory=list)  # demands, events, escalations, rollups
 
     @property
     def city_id(self) -> int:
@@ -228,6 +234,7 @@ class World:
                 self._registration_skill_rows(),
                 sum(len(s.skills) * len(s.registrations) for s in self.stories),
             ),
+            *self.demand_tables,
         ]
 
     def _household_rows(self) -> Iterator[tuple]:
@@ -351,7 +358,7 @@ def check(scale: Scale) -> None:
         raise ValueError(f"districts must be between 1 and {len(N.DISTRICTS)}")
     if not scale.districts <= scale.streets <= scale.communities <= scale.households:
         raise ValueError("need districts ≤ streets ≤ communities ≤ households")
-    if scale.work_units < 1 or scale.members < 0 or scale.residents < 0:
+    if scale.work_units < 1 or scale.members < 0 or scale.residents < 0 or scale.demands_per_household < 0:
         raise ValueError("need at least one work unit, and no negative counts")
 
 

@@ -16,6 +16,7 @@ from huijia.accounts.models import RoleGrant
 from huijia.accounts.roles import Role
 from huijia.accounts.scope import actor_for
 from huijia.core.seeding.generator import World
+from huijia.demands.models import Demand, DemandSource
 from huijia.grid.models import Resident
 from huijia.members.models import Member, Registration
 
@@ -69,11 +70,17 @@ def create_demo_logins(world: World) -> None:
     _link(Member, story.member_id, users["dangyuan"])
     _link(Member, world.showcase[(0, "none")], users["xindangyuan"])
     _link(Resident, world.residents[0][0], users["jumin"])
+    _own_demands(world.residents[0][1], users["jumin"])
     get_user_model().objects.filter(pk=users["admin"].pk).update(is_staff=True, is_superuser=True)
     Registration.objects.filter(community_id=community, reviewed_at__isnull=False).update(
         reviewed_by=users["shequ"]
     )
     _demo_teams(users["shequ"], community)
+
+
+def _own_demands(household_id: int, user) -> None:
+    """The demo resident reported the demands the seed filed from their household themselves."""
+    Demand.objects.filter(household_id=household_id, source=DemandSource.RESIDENT).update(reporter=user)
 
 
 def _demo_teams(staff, community_id: int) -> None:

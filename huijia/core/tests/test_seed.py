@@ -6,20 +6,39 @@ PostgreSQL, batched INSERTs on SQLite), so the suite checks both backends.
 
 import io
 import re
+from collections import Counter, defaultdict
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
+from django.utils import timezone
 
 from huijia.accounts.models import Notification, RoleGrant, User
 from huijia.accounts.roles import Role
-from huijia.accounts.scope import actor_for, restrict
+from huijia.accounts.scope import ANONYMOUS, actor_for, restrict
 from huijia.accounts.selectors import recent_notifications
 from huijia.core.crypto import blind_index, decrypt
 from huijia.core.management.commands import bench
 from huijia.core.personal import validate_id_number, validate_mobile
 from huijia.core.seeding import pii
 from huijia.core.seeding.logins import BENCH_MEMBER, BENCH_STAFF, DEMO_LOGINS, DEMO_PASSWORD
+from huijia.demands import bench as demands_bench
+from huijia.demands import classify
+from huijia.demands import selectors as demand_selectors
+from huijia.demands.models import (
+    OPEN_STATUSES,
+    Demand,
+    DemandEvent,
+    DemandRollup,
+    DemandStatus,
+    Escalation,
+    EscalationStatus,
+    EventKind,
+    Rating,
+)
+from huijia.demands.services import DemandInput, submit_demand
 from huijia.grid.models import CHILD_KIND, Area, AreaKind, Household, Resident
 from huijia.grid.services import _new_area
 from huijia.members import selectors
@@ -178,6 +197,124 @@ def test_demo_logins_says_when_there_is_no_demo(db):
     assert "seed --scale demo" in out.getvalue()
 
 
+# --- demo demands ------------------------------------------------------------------------------
+
+COUNTED = (
+    "received", "responded", "responded_in_time", "declined", "resolved", "resolved_in_time", "rated",
+    "satisfied", "respond_seconds", "resolve_seconds",
+)  # fmt: skip
+
+
+def recount(area: Area) -> dict:
+    """The rollup counts of `area` per day, counted again from the demand rows under it."""
+    days: dict = defaultdict(Counter)
+    for d in Demand.objects.filter(area__path__startswith=area.path):
+        done = d.status in (DemandStatus.RESOLVED, DemandStatus.CLOSED) and d.resolved_at is not None
+        row = days[timezone.localdate(d.created_at)]
+        row["received"] += 1
+        if d.responded_at:
+            row["responded"] += 1
+            row["responded_in_time"] += d.responded_at <= d.respond_by
+            row["respond_seconds"] += int((d.responded_at - d.created_at).total_seconds())
+        row["declined"] += d.status == DemandStatus.DECLINED
+        if done:
+            row["resolved"] += 1
+            row["resolved_in_time"] += d.resolved_at <= d.resolve_by
+            row["resolve_seconds"] += int((d.resolved_at - d.created_at).total_seconds())
+        row["rated"] += bool(d.rating)
+        row["satisfied"] += d.rating in (Rating.SATISFIED, Rating.BASIC)
+    return {day: {k: row[k] for k in COUNTED} for day, row in days.items()}
+
+
+def rollups(area: Area) -> dict:
+    return {r["day"]: {k: r[k] for k in COUNTED} for r in DemandRollup.objects.filter(area=area).values()}
+
+
+def assert_rollups_match_the_demands() -> None:
+    areas = Area.objects.filter(
+        kind__in=[AreaKind.CITY, AreaKind.STREET, AreaKind.COMMUNITY, AreaKind.ESTATE]
+    )
+    checked = 0
+    for area in areas:
+        expected = recount(area)
+        assert rollups(area) == expected, area.name
+        checked += bool(expected)
+    assert checked >= 3
+    assert not DemandRollup.objects.filter(area__kind=AreaKind.BUILDING).exists()
+
+
+def test_demo_has_a_few_dozen_demands_through_the_whole_loop(demo):
+    statuses = Counter(Demand.objects.values_list("status", flat=True))
+    assert 30 <= sum(statuses.values()) <= 80
+    assert {
+        DemandStatus.SUBMITTED,
+        DemandStatus.IN_PROGRESS,
+        DemandStatus.RESOLVED,
+        DemandStatus.CLOSED,
+    } <= set(statuses)
+    assert sum(statuses[s] for s in OPEN_STATUSES) >= 8
+    first = Area.objects.get(name="识字岭社区")
+    assert Demand.objects.filter(community=first, status__in=list(OPEN_STATUSES)).count() >= 3
+
+
+def test_demo_rollups_equal_a_recount_of_the_demands(demo):
+    assert_rollups_match_the_demands()
+    street = Area.objects.get(kind=AreaKind.STREET)
+    assert sum(r["received"] for r in rollups(street).values()) == Demand.objects.count()
+
+
+def test_demo_demands_have_consistent_times_and_timelines(demo):
+    now = timezone.now()
+    for d in Demand.objects.prefetch_related("events"):
+        steps = [d.created_at, d.responded_at, d.resolved_at, d.closed_at]
+        known = [t for t in steps if t is not None]
+        assert known == sorted(known), d.pk
+        assert max(known) <= now
+        assert d.respond_by > d.created_at
+        assert d.resolve_by >= d.respond_by
+        events = sorted(d.events.all(), key=lambda e: (e.created_at, e.pk))
+        assert events[0].kind == EventKind.SUBMITTED
+        assert all(e.created_at <= now for e in events)
+        kinds = {e.kind for e in events}
+        assert (d.responded_at is not None) == bool(
+            kinds & {EventKind.ACCEPTED, EventKind.DECLINED, EventKind.MERGED}
+        ), d.pk
+        if d.status == DemandStatus.CLOSED:
+            assert d.rating
+            assert EventKind.CONFIRMED in kinds
+        if d.status in (DemandStatus.RESOLVED, DemandStatus.CLOSED):
+            assert d.resolution
+        if d.status == DemandStatus.DECLINED:
+            assert d.decline_reason
+        if d.status == DemandStatus.MERGED:
+            assert d.merged_into.status in OPEN_STATUSES
+        if d.status == DemandStatus.ESCALATED:
+            assert Escalation.objects.filter(
+                demand=d, status__in=[EscalationStatus.SENT, EscalationStatus.ACCEPTED]
+            ).exists()
+        if d.assignee_kind == "member":
+            assert d.assigned_member.community_id == d.community_id
+        if d.estate_id:
+            assert d.area.path.startswith(d.estate.path)
+        assert d.area.path.startswith(d.community.path)
+    assert DemandEvent.objects.filter(kind=EventKind.ASSIGNED).exists()
+
+
+def test_demo_resident_and_member_have_demands_of_their_own(demo):
+    resident = actor_for(User.objects.get(username="jumin"))
+    mine = demand_selectors.my_reported(actor=resident)
+    assert mine.count() >= 3
+    assert all(d.household_id == resident.household_id for d in mine)
+    member = actor_for(User.objects.get(username="dangyuan"))
+    assert demand_selectors.assigned_to_me(actor=member, open_only=False).count() >= 3
+
+
+def test_demo_demand_texts_read_as_their_category(demo):
+    demands = list(Demand.objects.select_related("category"))
+    right = sum(classify.suggest_category(d.description) == d.category for d in demands)
+    assert right >= 0.75 * len(demands)
+
+
 # --- city scale, tiny -----------------------------------------------------------------------------
 
 
@@ -223,6 +360,13 @@ def test_city_registrations_agree_with_members_and_households(city):
     for member in Member.objects.filter(community__isnull=False):
         assert member.registrations.filter(status=RegistrationStatus.APPROVED).count() == 1
     assert not Member.objects.filter(community__isnull=True, skills__isnull=False).exists()
+
+
+def test_city_demands_spread_over_a_year_with_rollups_that_match(city):
+    assert Demand.objects.count() == round(TINY_CITY["households"] * 0.2)
+    oldest = Demand.objects.order_by("created_at").first().created_at
+    assert timezone.now() - oldest > timedelta(days=200)
+    assert_rollups_match_the_demands()
 
 
 def restart_id_sequences(*models) -> None:
@@ -273,6 +417,44 @@ def test_bench_bare_sql_fetches_the_same_rows_as_the_selectors(city):
     shown = recent_notifications(actor=actor_for(member_user))
     assert [n[0] for n in notifications] == [n["pk"] for n in shown]
     assert notifications
+
+
+def test_bench_demands_parts_run_and_agree_with_the_demand_table(city):
+    """The demands parts of the bench on the tiny city: what they time finds what it should."""
+    building = Area.objects.filter(kind=AreaKind.BUILDING).order_by("pk").first()
+    data = DemandInput(description="3栋2单元门口的下水道堵了，污水冒出来", area_id=building.pk)
+    submit_demand(actor=ANONYMOUS, data=data)  # an open demand, counted in the rollups as the service does
+
+    def statuses():
+        return dict(Demand.objects.values_list("pk", "status"))
+
+    before = statuses()
+    timed = []
+
+    def timer(fn):
+        timed.append(fn())
+        return {"runs": 1, "median_ms": 1.0, "p95_ms": 1.0, "min_ms": 1.0, "max_ms": 1.0}
+
+    parts = demands_bench.run(timer, Client(), lambda client, url, data: client.post(url, data))
+    assert set(parts) == set(demands_bench.LABELS)
+    assert all(part["ok"] for part in parts.values())
+    assert timed[1], "typing the start of an open demand offers it"
+    for name in ("rates_street_year", "rates_city_year"):
+        assert parts[name]["live_scan"]["matches_rollups"], parts[name]
+    city_figures = parts["rates_city_year"]["figures"]
+    assert (
+        city_figures["received"]
+        == Demand.objects.filter(created_at__date__gte=parts["rates_city_year"]["start"]).count()
+    )
+    fallback = demands_bench.rates_for(parts["rates_city_year"]["area_id"], *_year())
+    assert {k: fallback[k] for k in COUNTED} == {k: city_figures[k] for k in COUNTED}
+    assert any("three rates, city" in line for line in demands_bench.lines(parts))
+    assert statuses() == before  # the estate made all open for a while was rolled back
+
+
+def _year():
+    end = timezone.localdate()
+    return end - timedelta(days=364), end
 
 
 def test_encryption_in_worker_processes_keeps_order_and_decrypts(monkeypatch, settings):

@@ -11,7 +11,10 @@ Measured (median and p95 over --runs after --warmup), each page through the real
   lookups every real page pays);
 - the proposal of teams and zones (members.zoning) for a community of 600 members and 5,000
   households built in memory (no database), target under a second (issue 3); `--only-zoning` runs
-  this part alone, on an empty database.
+  this part alone, on an empty database;
+- residents' demands (issue 4, huijia.demands.bench): duplicate hints while a resident types in the
+  busiest estate (p95 ≤ 100 ms), and the three rates of a street and of the city over a year from the
+  rollups (p95 ≤ 50 ms each); `--skip-demands` leaves them out.
 
 Target (issue 2): each page within 2× of (its bare SQL + the empty view). Around every request the
 command fires what a WSGI server fires (`close_old_connections`), so CONN_MAX_AGE and the connection
@@ -48,6 +51,7 @@ from huijia.accounts.roles import Role
 from huijia.accounts.selectors import RECENT as RECENT_NOTIFICATIONS
 from huijia.core.personal import mask_name
 from huijia.core.seeding.logins import BENCH_MEMBER, BENCH_STAFF
+from huijia.demands import bench as demands_bench
 from huijia.grid.models import Area
 from huijia.members import bench_zoning
 from huijia.members.models import Member
@@ -216,6 +220,7 @@ class Command(BaseCommand):
             "--seed", action="store_true", help="first run `seed --scale city --force`, timed"
         )
         parser.add_argument("--skip-import", action="store_true", help="skip huijia.core.bench_import")
+        parser.add_argument("--skip-demands", action="store_true", help="skip the demands parts (issue 4)")
         parser.add_argument("--import-rows", type=int, default=100_000)
         parser.add_argument("--output-dir", default=str(Path(settings.BASE_DIR) / "bench" / "results"))
         parser.add_argument(
@@ -236,6 +241,8 @@ class Command(BaseCommand):
             results["seed"] = self._seed()
         results["environment"] = _environment()
         parts, errors = self._pages(runs, warmup)
+        if not options["skip_demands"]:
+            results["demands"] = self._demands(runs, warmup, errors)
         results["parts"], results["errors"] = parts, errors
         results["checks"] = _checks(parts)
         if not skip_import:
@@ -304,6 +311,17 @@ class Command(BaseCommand):
             "member_sql": summarise(measure(lambda: member_sql(member.pk, member.user_id), runs, warmup)),
         }
 
+    def _demands(self, runs: int, warmup: int, errors: dict) -> dict:
+        """Duplicate hints while typing and the three rates (huijia.demands.bench), signed out like a
+        resident at the building's QR form, with the same persistent connection as the pages."""
+        _persistent_connections()
+        with override_settings(ROOT_URLCONF=__name__, DEBUG=False, ALLOWED_HOSTS=["testserver"]):
+            try:
+                return demands_bench.run(lambda fn: summarise(measure(fn, runs, warmup)), Client(), _post)
+            except (demands_bench.DemandsPartFailed, PartFailed) as exc:
+                errors["demands"] = str(exc)
+                return {}
+
     def _zoning(self, runs: int, warmup: int) -> dict:
         """Teams and zones for 600 members and 5,000 households, in memory: median under a second."""
         facts, samples = bench_zoning.run(runs=runs, warmup=warmup)
@@ -358,6 +376,8 @@ class Command(BaseCommand):
             )
         if "zoning" in results:
             self._print_zoning(results["zoning"])
+        for line in demands_bench.lines(results.get("demands", {})):
+            write(line)
         for name, message in results["errors"].items():
             write(f"FAIL {name}: {message}")
         if "import" in results:
@@ -389,6 +409,16 @@ def _get(client: Client, url: str):
     close_old_connections()
     if response.status_code != 200:
         raise PartFailed(f"GET {url} answered {response.status_code}")
+    return response
+
+
+def _post(client: Client, url: str, data: dict):
+    """One form post as a WSGI server would run it (see _get)."""
+    close_old_connections()
+    response = client.post(url, data)
+    close_old_connections()
+    if response.status_code != 200:
+        raise PartFailed(f"POST {url} answered {response.status_code}")
     return response
 
 

@@ -46,13 +46,15 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         self.stdout.write(
             _(
-                "已生成{scale}数据：{c:,} 个社区、{h:,} 户、{m:,} 名党员、{r:,} 条报到记录，用时 {s:.1f} 秒。"
+                "已生成{scale}数据：{c:,} 个社区、{h:,} 户、{m:,} 名党员、{r:,} 条报到记录、"
+                "{d:,} 条居民诉求，用时 {s:.1f} 秒。"
             ).format(
                 scale=_("演示") if scale == "demo" else _("城市规模"),
                 c=len(world.community_ids),
                 h=counts["grid_household"],
                 m=counts["members_member"],
                 r=counts["members_registration"],
+                d=counts.get("demands_demand", 0),
                 s=elapsed,
             )
         )
