@@ -1,5 +1,9 @@
 """URLs of huijia.demands.views_stats (see huijia/demands/urls.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from huijia.demands import views_stats
+
+urlpatterns = [
+    path("console/demands/rates/", views_stats.rates_page, name="rates"),
+]
