@@ -227,6 +227,10 @@ class Demand(models.Model):
             models.Index(fields=["assigned_member", "status"], name="demand_assigned_member"),
             models.Index(fields=["assigned_team", "status"], name="demand_assigned_team"),
             models.Index(fields=["reporter", "-created_at"], name="demand_reporter"),
+            # Open311 lists the city's public-place demands by date (never those about one household)
+            models.Index(
+                fields=["-created_at"], condition=Q(household__isnull=True), name="demand_public_recent"
+            ),
             models.Index(
                 fields=["status", "respond_by"],
                 condition=Q(overdue=False),
