@@ -178,6 +178,10 @@ def _home_links() -> dict[str, str]:
         "visits": "visits:mine",
         "campaigns": "campaigns:mine",
         "care": "care:mine",
+        "demands": "demands:mine_list",
+        "post": "demands:member_post",
+        "services": "demands:lists_my_services",
+        "feedback": "demands:feedback_new",
         "logout": "logout",
     }
     return {key: reverse(name) for key, name in names.items()}

@@ -215,10 +215,10 @@ def test_the_console_runs_a_constant_number_of_queries(client, world, django_ass
         client.get(reverse("visits:console"))
     expected = len(few.captured_queries)
     for i, room in enumerate(("a1_102", "a1_201", "a1_202", "a1_bldg2_101", "a1_101")):
-        visit(world, who="staff", household=room, occupants=i + 2, demands=("二", "三"))
+        visit(world, who="staff", household=room, occupants=i + 2, demands=("诉求乙", "诉求丙"))
     with django_assert_num_queries(expected):
         page = html(client.get(reverse("visits:console")))
-    assert page.count("三") == 5
+    assert page.count("诉求丙") == 5
 
 
 def test_the_household_file_shows_who_changed_what_and_when(client, world):
