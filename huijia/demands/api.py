@@ -919,6 +919,22 @@ def add_note(request: HttpRequest, demand_id: int, payload: NoteIn):
     return Status(201, services.add_note(actor=actor(request), demand_id=demand_id, text=payload.text))
 
 
+class PhoneOut(Schema):
+    phone: str
+
+
+@router.post(
+    "/demands/{int:demand_id}/reveal-phone",
+    response={200: PhoneOut, **errors(400, 401, 403, 404, 422)},
+    summary="查看反映人完整电话（留痕）",
+)
+def reveal_phone(request: HttpRequest, demand_id: int, response: HttpResponse):
+    """The reporter's phone in full, for staff managing the demand or its assignee, to call back. Every
+    call is written to the audit log; 400 when no phone was left."""
+    response["Cache-Control"] = "private, no-store"
+    return {"phone": services.reveal_reporter_phone(actor=actor(request), demand_id=demand_id)}
+
+
 @router.post(
     "/demands/{int:demand_id}/escalate",
     response={201: EscalationOut, **STEP_ERRORS},

@@ -616,6 +616,11 @@ def is_assignee(actor: Actor, demand: Demand) -> bool:
     return False
 
 
+def may_handle(actor: Actor, demand: Demand) -> bool:
+    """Whether the actor handles this demand: staff managing its area, or its assignee."""
+    return _manages(actor, demand) or is_assignee(actor, demand)
+
+
 def _manages(actor: Actor, demand: Demand) -> bool:
     return actor.is_superuser or any(demand.area.path.startswith(p) for p in actor.paths(Perm.MANAGE_DEMANDS))
 
@@ -702,6 +707,25 @@ def resolve_demand(
     _close_out(demand, actor, resolution, timezone.now())
     audit(actor=actor, action="demand.resolve", target=demand)
     return demand
+
+
+def reveal_reporter_phone(*, actor: Actor, demand_id: int) -> str:
+    """The reporter's phone number in full, for whoever handles the demand and needs to call back.
+
+    Staff managing the demand and its assignee (the member, a member of the team, the estate's branch)
+    may see it, while the demand is theirs to handle; every view is written to the audit log (PIPL).
+    """
+    demand = (
+        restrict(Demand.objects.all(), actor, Perm.VIEW).select_related("area").filter(pk=demand_id).first()
+    )
+    if demand is None:
+        raise NotFound()
+    if not may_handle(actor, demand):
+        raise Forbidden(_("只有办理这条诉求的人可以查看完整电话"))
+    if not demand.reporter_phone:
+        raise InvalidInput(_("反映人没有留电话"), code="no_phone")
+    audit(actor=actor, action="pii.reveal", target=demand, field="reporter_phone")
+    return demand.reporter_phone
 
 
 # --- the resident's side: confirm and rate, or reopen ----------------------------------------------

@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("console/demands/<int:demand_id>/", views_console.detail, name="console_detail"),
     path("console/demands/<int:demand_id>/do/<slug:step>/", views_console.act, name="console_act"),
+    path("demands/<int:demand_id>/phone/", views_console.reveal_phone, name="reveal_phone"),
     path("console/demands/<int:demand_id>/members/", views_console.member_picks, name="console_member_picks"),
     path("console/demands/<int:demand_id>/photos/<int:photo_id>/", views_console.photo, name="demand_photo"),
     path("console/feedback/", views_console.feedback_list, name="console_feedback"),

@@ -333,16 +333,36 @@ def _work_units(community_id: int | None, query: str = "") -> list[WorkUnit]:
     return list(qs.filter(members__community_id=community_id).distinct()[:UNIT_PICKS])
 
 
-def reporter_of(demand: Demand) -> dict:
-    """Who reported it: a name, and the phone number masked (138****5678)."""
+def reporter_of(demand: Demand, actor: Actor | None = None) -> dict:
+    """Who reported it: a name, and the phone number masked (138****5678). Whoever handles the demand
+    may show the number in full to call back (audited): `reveal_url`."""
     name = demand.reporter_name
     if not name and demand.reporter_id:
         name = str(demand.reporter)
+    can_reveal = bool(demand.reporter_phone) and actor is not None and services.may_handle(actor, demand)
     return {
         "name": name,
         "phone": mask_contact(demand.reporter_phone),
         "has_account": bool(demand.reporter_id),
+        "reveal_url": reverse("demands:reveal_phone", args=[demand.pk]) if can_reveal else "",
     }
+
+
+@login_required
+@never_cache
+@require_POST
+def reveal_phone(request: HttpRequest, demand_id: int) -> HttpResponse:
+    """The reporter's phone in full, in place (htmx) or on its own page; the service audits the view."""
+    try:
+        value, error = services.reveal_reporter_phone(actor=actor_for(request.user), demand_id=demand_id), ""
+    except NotFound:
+        raise Http404 from None
+    except ServiceError as exc:
+        value, error = "", exc.message
+    context = {"value": value, "error": error, "field": "phone"}
+    if request.headers.get("HX-Request"):
+        return render(request, "members/_pii_revealed.html", context)
+    return render(request, "members/reveal.html", context, status=403 if error else 200)
 
 
 def _receivable(actor: Actor, demand: Demand) -> list:
@@ -394,7 +414,7 @@ def _render_detail(
         "any_step": any(steps.values()),
         "forms": forms,
         "error": error,
-        "reporter": reporter_of(demand),
+        "reporter": reporter_of(demand, actor),
         "report_photos": [p for p in demand.photo_rows if p.stage == "report"],
         "result_photos": [p for p in demand.photo_rows if p.stage == "resolution"],
         "candidates": candidates,

@@ -90,7 +90,7 @@ def _render_detail(
         "steps": steps,
         "forms": forms,
         "error": error,
-        "reporter": reporter_of(demand),
+        "reporter": reporter_of(demand, actor),
         "report_photos": [p for p in demand.photo_rows if p.stage == "report"],
         "result_photos": [p for p in demand.photo_rows if p.stage == "resolution"],
     }

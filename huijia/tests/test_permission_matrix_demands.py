@@ -51,6 +51,7 @@ from huijia.demands.services import (
     reopen_demand,
     report_escalation,
     resolve_demand,
+    reveal_reporter_phone,
     start_demand,
     submit_demand,
 )
@@ -78,7 +79,9 @@ def demands_world() -> World:
     actor = w.actor
 
     def new(area: str, who: str | None = None, source: str = DemandSource.RESIDENT) -> Demand:
-        data = DemandInput(description=TEXT, area_id=w.areas[area].pk, source=source)
+        data = DemandInput(
+            description=TEXT, area_id=w.areas[area].pk, source=source, reporter_phone="13800001234"
+        )
         return submit_demand(actor=actor_of(w, who or "anonymous"), data=data)
 
     def assign(demand: Demand, kind: str, target_id: int, who: str = "staff") -> Demand:
@@ -393,6 +396,18 @@ OPS = [
             actor=a, data=FeedbackInput(community_id=pk, kind="complaint", text="办事太慢")
         ),
         everyone(COMMUNITIES),
+    ),
+    Op(
+        "reveal the reporter's phone (audited)",
+        demand_targets(*SEEN),
+        lambda a, pk, w: reveal_reporter_phone(actor=a, demand_id=pk),
+        {
+            "staff": A1,  # staff managing the demand
+            "estate_secretary": A1_ESTATE,
+            "other_staff": {"a2", "a2_member"},
+            "member": {"mine", "team", "resolved"},  # the assignee, not what they only collected
+            "other_member": {"a2_member"},
+        },
     ),
     Op(
         "view a complaint",

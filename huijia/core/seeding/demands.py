@@ -299,7 +299,10 @@ class Planner:
         random, between, cat, place = self.random, self._between, life.category, life.place
         staff = f"{self.names[place.community_id]}工作人员"
         steps = life.steps
-        t = life.created + self._delay(cat.respond_hours, P_RESPOND_LATE)
+        if favourite:  # the demo member's share: taken within the hour, so it is theirs by now on the demo
+            t = life.created + between(300, HOUR)
+        else:
+            t = life.created + self._delay(cat.respond_hours, P_RESPOND_LATE)
         if random() < P_DECLINE and not (escalate or favourite):
             reason = self._choice(T.DECLINE_REASONS)
             steps.append(
@@ -310,7 +313,7 @@ class Planner:
         steps.append((t, EventKind.ACCEPTED, staff, "", "{}", {"status": S.ACCEPTED, "respond": True}))
         if kind:
             if random() < 0.6:  # else assigned from "submitted": accepted and assigned at once
-                t += between(300, 6 * HOUR)
+                t += between(300, HOUR if favourite else 6 * HOUR)
             assigned = {"status": S.ASSIGNED, "assignee": (kind, target), "assigned_at": t}
             steps.append((t, EventKind.ASSIGNED, staff, "", _data(to=label, assignee_kind=kind), assigned))
             if random() < 0.85:

@@ -5,18 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('demands', '0003_default_categories'),
-        ('grid', '0003_household_facts'),
-        ('members', '0003_teams_and_zones'),
-        ('orgs', '0001_initial'),
+        ("demands", "0003_default_categories"),
+        ("grid", "0003_household_facts"),
+        ("members", "0003_teams_and_zones"),
+        ("orgs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='demand',
-            index=models.Index(condition=models.Q(('household__isnull', True)), fields=['-created_at'], name='demand_public_recent'),
+            model_name="demand",
+            index=models.Index(
+                condition=models.Q(("household__isnull", True)),
+                fields=["-created_at"],
+                name="demand_public_recent",
+            ),
         ),
     ]
