@@ -58,11 +58,14 @@ from huijia.demands.services import (
 from huijia.grid.models import Area, AreaKind
 from huijia.tests.test_permission_matrix import (
     ACTORS,
+    HttpOp,
     Op,
     actor_of,
+    http_attempt,
     in_list,
     matrix_world,
     reached_targets,
+    signed_in_clients,
     targets,
     try_refused,
     world_built_once,
@@ -447,3 +450,41 @@ def test_refused_writes_store_nothing(world: World):
     before = state()
     try_refused(OPS, world, must_raise=True)
     assert state() == before
+
+
+# --- the JSON API: the same expectations, through /api/v1 -------------------------------------------
+# Each attempt runs in a rolled-back transaction, so writes leave the module's world as it was.
+
+API_OPS = [
+    HttpOp("view a demand", "get", lambda pk: f"/api/v1/demands/{pk}"),
+    HttpOp("list demands", "get", lambda pk: "/api/v1/demands?limit=100", listed=True),
+    HttpOp("list my reported demands", "get", lambda pk: "/api/v1/demands/mine?limit=100", listed=True),
+    HttpOp(
+        "list demands assigned to me", "get", lambda pk: "/api/v1/demands/assigned?limit=100", listed=True
+    ),
+    HttpOp("list received escalations", "get", lambda pk: "/api/v1/escalations?limit=100", listed=True),
+    HttpOp("accept", "post", lambda pk: f"/api/v1/demands/{pk}/accept", {}),
+    HttpOp("decline", "post", lambda pk: f"/api/v1/demands/{pk}/decline", {"reason": "不属于社区职责"}),
+    HttpOp("start", "post", lambda pk: f"/api/v1/demands/{pk}/start", {}),
+    HttpOp("add a note", "post", lambda pk: f"/api/v1/demands/{pk}/notes", {"text": "已电话联系"}),
+    HttpOp(
+        "reveal the reporter's phone (audited)", "post", lambda pk: f"/api/v1/demands/{pk}/reveal-phone", {}
+    ),
+]
+OPS_BY_NAME = {op.name: op for op in OPS}
+
+
+@pytest.fixture(scope="module")
+def clients(world: World, django_db_blocker):
+    return signed_in_clients(world, django_db_blocker)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("op", API_OPS, ids=lambda op: f"API {op.method.upper()} {op.same_as}")
+def test_permission_matrix_through_the_api(op: HttpOp, world: World, clients):
+    base = OPS_BY_NAME[op.same_as]
+    subjects = base.targets(world)
+    got = {
+        name: {t for t, obj in subjects.items() if http_attempt(clients[name], op, obj)} for name in ACTORS
+    }
+    assert got == {name: base.allowed.get(name, set()) for name in ACTORS}

@@ -151,17 +151,6 @@ OPS = [
 ]
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-
-
 def expected(allowed: dict[str, set[str]]) -> dict[str, set[str]]:
     return {name: allowed.get(name, set()) for name in ACTORS}
 

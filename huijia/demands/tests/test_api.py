@@ -20,19 +20,6 @@ PHONE = "13912345678"
 DRAIN = "3栋一楼下水道堵了，污水冒出来"
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    """Photos go to a temporary folder."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-    return tmp_path
-
-
 def reported(world, text: str = DRAIN, place: str = "a1_bldg", **extra) -> Demand:
     """A demand a resident reported on the building's QR form, without an account."""
     data = services.DemandInput(

@@ -41,19 +41,6 @@ DRAIN = "3栋楼道的下水道堵了，污水冒出来两天了"
 LIGHT = "5栋楼道灯不亮，晚上看不见"
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    """Photos go to a temporary folder."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-    return tmp_path
-
-
 def png(name: str = "fixed.png", colour=(30, 160, 60)) -> SimpleUploadedFile:
     buffer = BytesIO()
     Image.new("RGB", (8, 8), colour).save(buffer, format="PNG")

@@ -30,18 +30,6 @@ SCRIPT = '<script>alert("x")</script>'
 DRAIN = "3栋楼道的下水道堵了，污水冒出来两天了"
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-    return tmp_path
-
-
 def png(colour=(30, 160, 60)) -> SimpleUploadedFile:
     buffer = BytesIO()
     Image.new("RGB", (8, 8), colour).save(buffer, format="PNG")

@@ -31,19 +31,6 @@ ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;b&gt;粗&lt;/b&g
 DRAIN = "3栋楼道的下水道堵了，污水冒出来两天了"
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    """Photos go to a temporary folder."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-    return tmp_path
-
-
 def png(name: str = "drain.png") -> SimpleUploadedFile:
     buffer = BytesIO()
     Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")

@@ -180,18 +180,6 @@ def commit(django_capture_on_commit_callbacks):
     return run
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-    return tmp_path
-
-
 # --- submitting, from every channel ------------------------------------------------------------------
 
 
