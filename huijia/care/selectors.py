@@ -4,7 +4,6 @@ Every list is a fixed few queries whatever its length: the last visit of a pairi
 visits.Visit (read through the actor's scope), the members and vulnerable people come in prefetches.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -15,25 +14,22 @@ from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, get_visible, restrict
 from huijia.care.models import CarePairing, CarePairingMember, VulnerablePerson
 from huijia.core.errors import NotFound
+from huijia.core.sorting import natural_key
 from huijia.grid.models import Area, AreaKind, Household
 from huijia.members.models import Member
 
 CARE_AREA_KINDS = (AreaKind.COMMUNITY, AreaKind.ESTATE)
 
 
-def _natural(name: str) -> list:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name or "")]
-
-
 def household_sort_key(household: Household) -> tuple:
     building = household.building
     estate = building.parent.name if building.parent_id and building.parent else ""
     return (
-        _natural(estate),
-        _natural(building.name),
+        natural_key(estate),
+        natural_key(building.name),
         household.unit,
         household.floor,
-        _natural(household.room),
+        natural_key(household.room),
     )
 
 

@@ -10,6 +10,7 @@ import hashlib
 import uuid
 
 from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -48,3 +49,18 @@ def photo_digest(photo: UploadedFile) -> str:
         digest.update(chunk)
     photo.seek(0)
     return digest.hexdigest()
+
+
+PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+
+
+def photo_response(image) -> FileResponse:
+    """Serves a stored photo as an image only: never cached by others, never run as a page."""
+    extension = image.name.rsplit(".", 1)[-1].lower()
+    response = FileResponse(
+        image.open("rb"), content_type=PHOTO_TYPES.get(extension, "application/octet-stream")
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"  # an image, never a page
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

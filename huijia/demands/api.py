@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.contrib.auth.models import AnonymousUser
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -28,6 +28,7 @@ from huijia.accounts.scope import Actor
 from huijia.api import PageQuery, SessionAuth, TokenAuth, Unauthenticated, actor, errors, page_of
 from huijia.core.errors import InvalidInput, NotFound
 from huijia.core.personal import mask_contact, mask_name
+from huijia.core.photos import photo_response
 from huijia.demands import classify, duplicates, feedback, selectors, services
 from huijia.demands.models import (
     AssigneeKind,
@@ -651,19 +652,6 @@ def track_demand(request: HttpRequest, code: str, response: HttpResponse):
     return _public(code)
 
 
-def _photo_response(photo: DemandPhoto) -> FileResponse:
-    extension = photo.image.name.rsplit(".", 1)[-1].lower()
-    content_type = PHOTO_TYPES.get(extension, "application/octet-stream")
-    response = FileResponse(photo.image.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"  # an image, never a page
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
-
-
 def _photo_of(demand: Demand, photo_id: int) -> DemandPhoto:
     photo = next((p for p in demand.photo_rows if p.pk == photo_id), None)
     if photo is None:
@@ -679,7 +667,7 @@ def _photo_of(demand: Demand, photo_id: int) -> DemandPhoto:
 )
 def track_photo(request: HttpRequest, code: str, photo_id: int):
     """A photo of the demand (the image itself)."""
-    return _photo_response(_photo_of(_public(code), photo_id))
+    return photo_response(_photo_of(_public(code), photo_id).image)
 
 
 @router.get(
@@ -698,7 +686,7 @@ def get_demand(request: HttpRequest, demand_id: int, response: HttpResponse):
 )
 def demand_photo(request: HttpRequest, demand_id: int, photo_id: int):
     """A photo of a demand in the caller's scope (the image itself)."""
-    return _photo_response(_photo_of(_detail(request, demand_id), photo_id))
+    return photo_response(_photo_of(_detail(request, demand_id), photo_id).image)
 
 
 # --- Submitting ----------------------------------------------------------------------------------

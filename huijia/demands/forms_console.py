@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from huijia.core.errors import ServiceError
+from huijia.core.forms import ServiceErrorsMixin as CoreServiceErrors
 from huijia.core.personal import validate_contact_phone
 from huijia.demands.models import (
     AssigneeKind,
@@ -33,18 +33,8 @@ DESCRIPTION_LIMIT = 2000  # services.MAX_DESCRIPTION: the browser stops typing t
 TEXT_AREA = {"rows": 3}
 
 
-class ServiceErrorsMixin:
-    def add_service_error(self, exc: ServiceError) -> None:
-        """Shows a service's refusal: on the field it names when that field is ours, else above."""
-        placed = False
-        for name, messages in exc.fields.items():
-            field = SERVICE_FIELD_ALIASES.get(name, name)
-            if field in self.fields:
-                for message in messages:
-                    self.add_error(field, message)
-                placed = True
-        if not placed:
-            self.add_error(None, exc.message)
+class ServiceErrorsMixin(CoreServiceErrors):
+    service_field_aliases = SERVICE_FIELD_ALIASES
 
 
 def _choice(label, **kwargs) -> forms.TypedChoiceField:

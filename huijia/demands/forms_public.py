@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from huijia.core.errors import ServiceError
+from huijia.core.forms import ServiceErrorsMixin as CoreServiceErrors
 from huijia.core.personal import validate_contact_phone
 from huijia.demands.feedback import MAX_TEXT as MAX_FEEDBACK
 from huijia.demands.models import FeedbackKind, Rating
@@ -27,18 +27,8 @@ SERVICE_FIELD_ALIASES = {
 }
 
 
-class ServiceErrorsMixin:
-    def add_service_error(self, exc: ServiceError) -> None:
-        """Shows a service's refusal: on the field it names when that is one of ours, else above the form."""
-        placed = False
-        for name, messages in exc.fields.items():
-            field = SERVICE_FIELD_ALIASES.get(name, name)
-            if field in self.fields:
-                for message in messages:
-                    self.add_error(field, message)
-                placed = True
-        if not placed:
-            self.add_error(None, exc.message)
+class ServiceErrorsMixin(CoreServiceErrors):
+    service_field_aliases = SERVICE_FIELD_ALIASES
 
 
 def _phone(value: str) -> str:

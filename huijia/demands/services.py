@@ -178,13 +178,20 @@ def _event(
     )
 
 
+def _rollup_area_ids(area: Area) -> list[int]:
+    """The areas whose counts a demand on `area` adds to: every one above it from the estate up (read
+    off the materialised path, no query: a building's own id is the only one below the estate)."""
+    ids = area.ancestor_ids()
+    return ids[:-1] if area.kind == AreaKind.BUILDING else ids
+
+
 def _bump(demand: Demand, **deltas: int) -> None:
     """Adds to the rollup counts of the day the demand came in, in every area above it."""
     deltas = {k: v for k, v in deltas.items() if v}
     if not deltas:
         return
     day = timezone.localdate(demand.created_at)
-    area_ids = list(_ancestors(demand.area).values())
+    area_ids = _rollup_area_ids(demand.area)
     DemandRollup.objects.bulk_create(
         [DemandRollup(area_id=a, day=day) for a in area_ids], ignore_conflicts=True
     )

@@ -13,7 +13,6 @@ the reads come from the selectors. A ServiceError is shown in plain words on the
 with the HTTP status it carries (400 bad input, 403 not allowed, 409 someone else moved first).
 """
 
-import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -34,6 +33,8 @@ from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, actor_for
 from huijia.core.errors import Conflict, NotFound, ServiceError
 from huijia.core.personal import mask_contact
+from huijia.core.photos import photo_response
+from huijia.core.sorting import natural_key
 from huijia.core.web import int_or_none, staff_actor
 from huijia.demands import duplicates, feedback, selectors, services
 from huijia.demands.forms_console import (
@@ -64,11 +65,6 @@ STALE = _("这条诉求刚刚已被他人处理，请刷新后查看最新状态
 
 
 # --- shared helpers (also used by views_member) ----------------------------------------------------------
-
-
-def natural(name: str) -> list:
-    """Sort key so that 2栋 comes before 10栋."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def query_string(**params) -> str:
@@ -123,11 +119,11 @@ def households_of(building: Area | None) -> list:
     if building is None:
         return []
     rows = grid_selectors.households_of_building(building_id=building.pk)
-    return sorted(rows, key=lambda h: (natural(h.unit), h.floor, natural(h.room)))
+    return sorted(rows, key=lambda h: (natural_key(h.unit), h.floor, natural_key(h.room)))
 
 
 def buildings_of(estate: Area | None) -> list[Area]:
-    return sorted(estate.children.all(), key=lambda b: natural(b.name)) if estate else []
+    return sorted(estate.children.all(), key=lambda b: natural_key(b.name)) if estate else []
 
 
 def status_for(exc: ServiceError) -> int:
@@ -589,16 +585,7 @@ def photo(request: HttpRequest, demand_id: int, photo_id: int) -> FileResponse:
     found = next((p for p in demand.photo_rows if p.pk == photo_id), None)
     if found is None:
         raise Http404
-    extension = found.image.name.rsplit(".", 1)[-1].lower()
-    content_type = PHOTO_TYPES.get(extension, "application/octet-stream")
-    response = FileResponse(found.image.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"  # an image, never a page
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+    return photo_response(found.image)
 
 
 # --- staff entry (代录) ----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ Thin like every view: forms parse, services (huijia.demands.services, .feedback)
 selectors read. A ServiceError is shown in plain words on the form; nothing is stored when one is raised.
 """
 
-import re
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -31,6 +30,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from huijia.accounts.scope import Actor, actor_for
 from huijia.core.errors import NotFound, ServiceError
 from huijia.core.personal import mask_contact, mask_name
+from huijia.core.photos import photo_response
+from huijia.core.sorting import natural_key
 from huijia.core.web import int_or_none, staff_actor
 from huijia.demands import classify, duplicates, selectors, services
 from huijia.demands.feedback import FeedbackInput, feedback_by_code, submit_feedback
@@ -59,7 +60,6 @@ from huijia.members.views import public_url, qr_svg
 MINE_PAGE = 20
 HINT_MIN_CHARS = 4  # fewer characters say too little to suggest a category or a duplicate
 SIMILAR_LIMIT = 5
-PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 
 
 # --- reads these screens need (small, unscoped: a building's address and rooms are public) -------------
@@ -87,16 +87,11 @@ def _building_or_404(building_id: int) -> Area:
     return building
 
 
-def _natural(text: str) -> list:
-    """Sort key so that 2栋 comes before 10栋 and 1单元 before 10单元."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
-
-
 def _households_by_unit(building: Area) -> list[tuple[str, list[Household]]]:
     """The building's households as (unit, rooms) in the order people count them."""
     rows = sorted(
         grid_selectors.households_of_building(building_id=building.pk).only("id", "unit", "floor", "room"),
-        key=lambda h: (_natural(h.unit), h.floor, _natural(h.room)),
+        key=lambda h: (natural_key(h.unit), h.floor, natural_key(h.room)),
     )
     return [(unit or _("住户"), list(rooms)) for unit, rooms in groupby(rows, key=lambda h: h.unit)]
 
@@ -105,16 +100,6 @@ def _building_of_household(household_id: int | None) -> int | None:
     if household_id is None:
         return None
     return Household.objects.filter(pk=household_id).values_list("building_id", flat=True).first()
-
-
-def _followable(building: Area, demand_id: int) -> bool:
-    """Whether the demand is an open problem of the building's estate (what the form offered)."""
-    return Demand.objects.filter(
-        pk=demand_id,
-        area__path__startswith=building.parent.path,
-        status__in=list(OPEN_STATUSES),
-        merged_into__isnull=True,
-    ).exists()
 
 
 def _qr_communities(actor: Actor):
@@ -134,7 +119,7 @@ def _qr_buildings(actor: Actor, community: Area) -> list[Area]:
         .select_related("parent")
         .only("id", "name", "parent__id", "parent__name")
     )
-    return sorted(buildings, key=lambda b: (_natural(b.parent.name), _natural(b.name)))
+    return sorted(buildings, key=lambda b: (natural_key(b.parent.name), natural_key(b.name)))
 
 
 # --- the building QR poster (staff) ----------------------------------------------------------------
@@ -274,22 +259,19 @@ def follow(request: HttpRequest, building_id: int, demand_id: int) -> HttpRespon
     if not request.POST.get("description", "").strip():
         form.errors.pop("description", None)  # their own words are optional when following
     if not form.errors:
-        if not _followable(building, demand_id):
-            form.add_error(None, _("这条诉求已经结束或不存在，请直接提交您的诉求"))
+        try:  # the service checks the demand is open and in this building's estate
+            follower = services.follow_demand(
+                actor=actor_for(request.user),
+                demand_id=demand_id,
+                reporter_name=form.cleaned_data.get("reporter_name", ""),
+                reporter_phone=form.cleaned_data.get("reporter_phone", ""),
+                description=form.cleaned_data.get("description", ""),
+                area_id=building.pk,
+            )
+        except ServiceError as exc:
+            form.add_service_error(exc)
         else:
-            try:
-                follower = services.follow_demand(
-                    actor=actor_for(request.user),
-                    demand_id=demand_id,
-                    reporter_name=form.cleaned_data.get("reporter_name", ""),
-                    reporter_phone=form.cleaned_data.get("reporter_phone", ""),
-                    description=form.cleaned_data.get("description", ""),
-                    area_id=building.pk,
-                )
-            except ServiceError as exc:
-                form.add_service_error(exc)
-            else:
-                return redirect(reverse("demands:reported", args=[follower.tracking_code]) + "?follow=1")
+            return redirect(reverse("demands:reported", args=[follower.tracking_code]) + "?follow=1")
     hints = _hints(building, request.POST.get("description", ""), request.POST.get("category", ""))
     return _report_page(request, building, form, hints, status=400)
 
@@ -534,14 +516,7 @@ def photo(request: HttpRequest, code: str, photo_id: int) -> FileResponse:
     found = DemandPhoto.objects.filter(pk=photo_id, demand_id__in=owners).only("id", "image").first()
     if found is None:
         raise Http404
-    extension = found.image.name.rsplit(".", 1)[-1].lower()
-    response = FileResponse(
-        found.image.open("rb"), content_type=PHOTO_TYPES.get(extension, "application/octet-stream")
-    )
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"  # an image, never a page
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return photo_response(found.image)
 
 
 # --- a signed-in resident's own demands ------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from huijia.core.errors import ServiceError
+from huijia.core.forms import ServiceErrorsMixin
 from huijia.members import selectors
 from huijia.members.models import FreeTime, RegistrationStatus
 from huijia.members.services import Identity, RegistrationInput
@@ -27,8 +27,10 @@ def work_units(query: str = "") -> QuerySet[WorkUnit]:
     return qs.filter(name__contains=query)[:UNIT_MATCHES] if query else qs
 
 
-class RegistrationForm(forms.Form):
+class RegistrationForm(ServiceErrorsMixin, forms.Form):
     """What a member fills in to report in. First-timers also say who they are."""
+
+    service_field_aliases = SERVICE_FIELD_ALIASES
 
     name = forms.CharField(
         label=_("姓名"),
@@ -99,18 +101,6 @@ class RegistrationForm(forms.Form):
             resources=data["resources"],
             identity=identity,
         )
-
-    def add_service_error(self, exc: ServiceError) -> None:
-        """Shows a service's refusal: per field where it names one of ours, else above the form."""
-        placed = False
-        for name, messages in exc.fields.items():
-            field = SERVICE_FIELD_ALIASES.get(name, name)
-            if field in self.fields:
-                for message in messages:
-                    self.add_error(field, message)
-                placed = True
-        if not placed:
-            self.add_error(None, exc.message)
 
 
 class QueueFilterForm(forms.Form):

@@ -6,7 +6,6 @@ template. A ServiceError is shown in plain words; nothing is written when one is
 """
 
 import functools
-import re
 from dataclasses import dataclass
 from itertools import groupby
 from urllib.parse import urlencode
@@ -33,6 +32,7 @@ from huijia.accounts.selectors import recent_notifications
 from huijia.accounts.services import mark_notifications_read
 from huijia.core.errors import NotFound, ServiceError
 from huijia.core.personal import mask_name
+from huijia.core.sorting import natural_key
 from huijia.core.web import int_or_none, staff_actor
 from huijia.grid import selectors as grid_selectors
 from huijia.grid.models import Area
@@ -90,11 +90,6 @@ def qr_svg(url: str, title: str) -> str:
     """An inline SVG QR code that scales with its container (medium error correction)."""
     code = segno.make(url, error="m")
     return mark_safe(code.svg_inline(scale=1, border=2, omitsize=True, title=title, svgclass="qr"))  # noqa: S308
-
-
-def _natural(name: str) -> list:
-    """Sort key so that 2栋 comes before 10栋."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _community_or_404(community_id: int) -> Area:
@@ -260,7 +255,7 @@ def register_search(request):
 def _households_by_unit(building_id: int) -> dict[str, list[tuple[int, list]]]:
     """Households of a building by unit (单元), then floor: {unit: [(floor, [household])]}, in order."""
     households = list(grid_selectors.households_of_building(building_id=building_id))
-    households.sort(key=lambda h: (_natural(h.unit), h.floor, _natural(h.room)))
+    households.sort(key=lambda h: (natural_key(h.unit), h.floor, natural_key(h.room)))
     return {
         unit: [(floor, list(rooms)) for floor, rooms in groupby(in_unit, key=lambda h: h.floor)]
         for unit, in_unit in groupby(households, key=lambda h: h.unit)
@@ -308,7 +303,7 @@ def register_community(request, community_id: int):
         "community": community,
         "estates": estates,
         "pick": pick,
-        "buildings": sorted(buildings, key=lambda b: _natural(b.name)),
+        "buildings": sorted(buildings, key=lambda b: natural_key(b.name)),
         "single_estate": len(estates) == 1,
         "standing": _standing(actor_for(request.user)),
     }

@@ -25,14 +25,14 @@ Deterministic (everything is ordered by names, floors and ids, never by hash ord
 apart from a few sorts: 600 members and 5,000 households take a few milliseconds.
 """
 
-import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from django.utils.translation import gettext as _
+
+from huijia.core.sorting import natural_key as natural
 
 DEFAULT_TEAM_SIZE = 3
 DEFAULT_LINKS = 3
@@ -81,12 +81,6 @@ class Proposal:
     building_heads: dict[int, int] = field(default_factory=dict)  # building id -> suggested member id
     uncovered: list[int] = field(default_factory=list)  # households no team could take
     notes: list[str] = field(default_factory=list)  # what staff should know, in plain words
-
-
-@lru_cache(maxsize=4096)
-def natural(text: str) -> tuple:
-    """Sort key so that 2栋 comes before 10栋 and 1单元 before 2单元."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text) if p)
 
 
 def floor_label(building: str, floors: Iterable[int]) -> str:

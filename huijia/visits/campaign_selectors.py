@@ -5,7 +5,6 @@ households (an estate secretary or a building head their part, a member their te
 come from aggregate queries (one per grouping), never from a loop over households.
 """
 
-import re
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
@@ -13,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, restrict, scope_q
 from huijia.core.errors import NotFound
+from huijia.core.sorting import natural_key
 from huijia.visits.models import Campaign, CampaignHousehold, Outcome
 
 OUTCOMES = [o.value for o in Outcome]
@@ -26,11 +26,6 @@ DOOR_ORDER = (
     "household__floor",
     "household__room",
 )
-
-
-def _natural(name: str) -> list:
-    """Sort key so that 2栋 comes before 10栋."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name or "")]
 
 
 def visible_campaigns(actor: Actor, perm: Perm = Perm.VIEW) -> QuerySet[Campaign]:
@@ -152,7 +147,7 @@ def campaign_progress(*, actor: Actor, campaign_id: int) -> Progress:
     by_team = [
         _tally(r, r["team_id"], r["team__name"] or NO_TEAM, r["team__zone_label"] or "") for r in teams
     ]
-    by_team.sort(key=lambda t: (t.key is None, _natural(t.label)))
+    by_team.sort(key=lambda t: (t.key is None, natural_key(t.label)))
     buildings = rows.values(
         "household__building_id", "household__building__name", "household__building__parent__name"
     ).annotate(**_outcome_counts())
@@ -165,7 +160,7 @@ def campaign_progress(*, actor: Actor, campaign_id: int) -> Progress:
         )
         for r in buildings
     ]
-    by_building.sort(key=lambda t: (_natural(t.sub), _natural(t.label)))
+    by_building.sort(key=lambda t: (natural_key(t.sub), natural_key(t.label)))
     total = Tally(key=campaign.pk, label=campaign.name, counts=dict.fromkeys(OUTCOMES, 0))
     for tally in by_team:
         total.add(tally)
@@ -209,7 +204,7 @@ def share_buildings(*, actor: Actor, campaign_id: int) -> list[tuple[int, str, i
         )
         for r in rows
     ]
-    return sorted(found, key=lambda b: _natural(b[1]))
+    return sorted(found, key=lambda b: natural_key(b[1]))
 
 
 @dataclass

@@ -11,14 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from huijia.care.models import VulnerableKind
-from huijia.core.errors import ServiceError
+from huijia.core.forms import ServiceErrorsMixin
 from huijia.grid.models import Tenure
 from huijia.visits.services import VisitInput, VulnerableInput
 
 DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
 
-class VisitForm(forms.Form):
+class VisitForm(ServiceErrorsMixin, forms.Form):
     """The visit form on a phone: big inputs, only the date prefilled."""
 
     visited_on = forms.DateField(
@@ -104,16 +104,6 @@ class VisitForm(forms.Form):
             notes=data["notes"],
             photos=tuple(photos),
         )
-
-    def add_service_error(self, exc: ServiceError) -> None:
-        placed = False
-        for name, messages in exc.fields.items():
-            if name in self.fields:
-                for message in messages:
-                    self.add_error(name, message)
-                placed = True
-        if not placed:
-            self.add_error(None, exc.message)
 
 
 class MonthFilterForm(forms.Form):

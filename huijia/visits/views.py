@@ -31,6 +31,7 @@ from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, actor_for, restrict
 from huijia.core.errors import NotFound, ServiceError
 from huijia.core.personal import mask_contact
+from huijia.core.photos import photo_response
 from huijia.core.web import staff_actor
 from huijia.grid.models import Area, AreaKind
 from huijia.visits import selectors
@@ -235,13 +236,4 @@ def photo(request: HttpRequest, photo_id: int) -> FileResponse:
         found = selectors.photo_for(actor=actor_for(request.user), photo_id=photo_id)
     except NotFound:
         raise Http404 from None
-    extension = found.image.name.rsplit(".", 1)[-1].lower()
-    content_type = PHOTO_TYPES.get(extension, "application/octet-stream")
-    response = FileResponse(found.image.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"  # an image, never a page
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+    return photo_response(found.image)
