@@ -56,6 +56,7 @@ from huijia.grid import selectors as grid_selectors
 from huijia.grid.models import Area, AreaKind
 from huijia.members import selectors as member_selectors
 from huijia.members import team_selectors
+from huijia.members.forms import work_units
 from huijia.orgs.models import WorkUnit
 
 PAGE_SIZE = member_selectors.PAGE_SIZE
@@ -321,12 +322,11 @@ def _suggested_members(demand: Demand) -> list:
 
 def _work_units(community_id: int | None, query: str = "") -> list[WorkUnit]:
     """Work units to escalate to: those whose members report in the community, or a name search."""
-    qs = WorkUnit.objects.only("id", "name").order_by("name")
-    if query:
-        return list(qs.filter(name__contains=query)[:UNIT_PICKS])
+    if query.strip():
+        return list(work_units(query))  # the registration form's search, capped the same way
     if community_id is None:
         return []
-    return list(qs.filter(members__community_id=community_id).distinct()[:UNIT_PICKS])
+    return list(work_units().filter(members__community_id=community_id).distinct()[:UNIT_PICKS])
 
 
 def reporter_of(demand: Demand, actor: Actor | None = None) -> dict:
