@@ -22,6 +22,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch node_modules/.installed
 
 setup: $(STAMP) node_modules/.installed
+	@scripts/ensure-fonts
 
 ## make run: migrate, load the demo once, queue the demands' deadline watch, start the task worker and serve on 127.0.0.1:$(PORT)
 run: setup

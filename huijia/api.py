@@ -221,6 +221,11 @@ def _mount_routers() -> None:
     from huijia.members.api import router as members_router
     from huijia.visits.api import router as visits_router
     from huijia.visits.campaign_api import router as campaigns_router
+    from huijia.volunteering.api_activities import router as activities_router
+    from huijia.volunteering.api_attendance import router as attendance_router
+    from huijia.volunteering.api_pairings import router as pairings_router
+    from huijia.volunteering.api_records import router as records_router
+    from huijia.volunteering.api_teams import router as service_teams_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", grid_router)
@@ -231,6 +236,11 @@ def _mount_routers() -> None:
     api.add_router("/", demands_router)
     api.add_router("/", lists_router)
     api.add_router("/", stats_router)
+    api.add_router("/", activities_router)
+    api.add_router("/", attendance_router)
+    api.add_router("/", service_teams_router)
+    api.add_router("/", pairings_router)
+    api.add_router("/", records_router)
 
 
 _mount_routers()

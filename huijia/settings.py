@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "huijia.demands",
     "huijia.visits",
     "huijia.care",
+    "huijia.volunteering",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("huijia.visits.campaign_urls")),
     path("", include("huijia.care.urls")),
     path("", include("huijia.demands.urls")),
+    path("", include("huijia.volunteering.urls")),
     path("open311/v2/", include("huijia.demands.open311_urls")),
     path("api/v1/", api.urls),
 ]

@@ -28,18 +28,38 @@ class Perm(StrEnum):
     MANAGE_DEMANDS = "manage_demands"  # accept, decline, assign, merge, escalate demands; the three lists
     HANDLE_DEMANDS = "handle_demands"  # work on demands assigned to oneself or one's team: start, resolve
     RECEIVE_ESCALATIONS = "receive_escalations"  # take on demands escalated (吹哨) to one's street or unit
+    # publish activities, posts and tasks; roll call, check-in codes, hour corrections; service teams
+    MANAGE_VOLUNTEERING = "manage_volunteering"
+    MANAGE_PAIRINGS = "manage_pairings"  # pair work units with communities (结对共建)
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    Role.ORG_DEPT: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID}),
-    Role.STREET: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID, Perm.RECEIVE_ESCALATIONS}),
+    Role.ORG_DEPT: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID, Perm.MANAGE_PAIRINGS}),
+    Role.STREET: frozenset(
+        {Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID, Perm.RECEIVE_ESCALATIONS, Perm.MANAGE_PAIRINGS}
+    ),
     Role.COMMUNITY: frozenset(Perm),
     Role.ESTATE: frozenset(
-        {Perm.VIEW, Perm.VIEW_PII, Perm.VISIT, Perm.MANAGE_CARE, Perm.MANAGE_DEMANDS, Perm.HANDLE_DEMANDS}
+        {
+            Perm.VIEW,
+            Perm.VIEW_PII,
+            Perm.VISIT,
+            Perm.MANAGE_CARE,
+            Perm.MANAGE_DEMANDS,
+            Perm.HANDLE_DEMANDS,
+            Perm.MANAGE_VOLUNTEERING,
+        }
     ),
     Role.BUILDING: frozenset({Perm.VIEW, Perm.VISIT}),
     Role.WORK_UNIT: frozenset(
-        {Perm.VIEW, Perm.VIEW_PII, Perm.EXPORT, Perm.MANAGE_MEMBERS, Perm.RECEIVE_ESCALATIONS}
+        {
+            Perm.VIEW,
+            Perm.VIEW_PII,
+            Perm.EXPORT,
+            Perm.MANAGE_MEMBERS,
+            Perm.RECEIVE_ESCALATIONS,
+            Perm.MANAGE_VOLUNTEERING,
+        }
     ),
 }
 

@@ -1,0 +1,5 @@
+"""JSON API of volunteering: teams, mounted under /api/v1/ by huijia/api.py."""
+
+from ninja import Router
+
+router = Router(tags=["志愿服务"])

@@ -1,0 +1,3 @@
+"""Screens of volunteering: activities (see huijia/volunteering/urls.py)."""
+
+urlpatterns: list = []

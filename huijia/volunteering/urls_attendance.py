@@ -1,0 +1,3 @@
+"""Screens of volunteering: attendance (see huijia/volunteering/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Screens of volunteering: pairings (see huijia/volunteering/urls.py)."""
+
+urlpatterns: list = []

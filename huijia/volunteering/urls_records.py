@@ -1,0 +1,3 @@
+"""Screens of volunteering: records (see huijia/volunteering/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Screens of volunteering: teams (see huijia/volunteering/urls.py)."""
+
+urlpatterns: list = []
