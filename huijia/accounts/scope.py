@@ -18,7 +18,9 @@ from huijia.core.errors import NotFound
 
 @dataclass(frozen=True)
 class ScopeRule:
-    area: str | None = None  # lookup to an Area.path
+    # lookup to an Area.path, or several (a row reached through any of them: an activity through its
+    # community and through its estate, so that the estate's branch secretary reaches their own)
+    area: str | tuple[str, ...] | None = None
     work_unit: str | None = None  # lookup to a WorkUnit id
     # lookup to a Member id, or a function of the member id giving the Q of the member's rows (for
     # rows reached through a many-valued relation, as a subquery, so that no row is repeated)
@@ -117,7 +119,8 @@ def scope_q(model: type[models.Model], actor: Actor, perm: Perm) -> Q | None:
     rule: ScopeRule = model.scope  # type: ignore[attr-defined]
     clauses: list[Q] = []
     if rule.area:
-        clauses += [Q(**{f"{rule.area}__startswith": path}) for path in actor.paths(perm)]
+        lookups = (rule.area,) if isinstance(rule.area, str) else rule.area
+        clauses += [Q(**{f"{lookup}__startswith": path}) for path in actor.paths(perm) for lookup in lookups]
     if rule.work_unit and (units := actor.work_units(perm)):
         clauses.append(Q(**{f"{rule.work_unit}__in": units}))
     member_perms = rule.self_perms if rule.member_perms is None else rule.member_perms

@@ -232,9 +232,10 @@ class Activity(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    # staff over the community, the organising work unit, and the leaders of the organising team
+    # staff over the community (or over the organising estate), the organising work unit, and the
+    # leaders of the organising team
     scope = ScopeRule(
-        area="community__path",
+        area=("community__path", "estate__path"),
         work_unit="work_unit_id",
         member=_activities_led_by,
         member_perms=frozenset({Perm.VIEW, Perm.MANAGE_VOLUNTEERING}),
@@ -269,7 +270,7 @@ class Slot(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope = ScopeRule(
-        area="activity__community__path",
+        area=("activity__community__path", "activity__estate__path"),
         work_unit="activity__work_unit_id",
         member=lambda m: _activities_led_by_via("activity__", m),
         member_perms=frozenset({Perm.VIEW, Perm.MANAGE_VOLUNTEERING}),
@@ -325,7 +326,7 @@ class Enrolment(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope = ScopeRule(
-        area="slot__activity__community__path",
+        area=("slot__activity__community__path", "slot__activity__estate__path"),
         work_unit="slot__activity__work_unit_id",
         member="member_id",
     )
