@@ -107,7 +107,7 @@ class CategoryOut(Schema):
 class AssigneeOut(Schema):
     kind: str
     kind_label: str
-    id: int = Field(description="the estate (branch), team or member id")
+    id: int = Field(description="the estate (branch), team, service team or member id")
     name: str
 
 
@@ -117,6 +117,8 @@ def _assignee(demand: Demand) -> dict | None:
         target, name = demand.assigned_area, f"{demand.assigned_area.name}党支部"
     elif kind == AssigneeKind.TEAM and demand.assigned_team_id:
         target, name = demand.assigned_team, demand.assigned_team.name
+    elif kind == AssigneeKind.SERVICE_TEAM and demand.assigned_service_team_id:
+        target, name = demand.assigned_service_team, demand.assigned_service_team.name
     elif kind == AssigneeKind.MEMBER and demand.assigned_member_id:
         target, name = demand.assigned_member, demand.assigned_member.name
     else:
@@ -370,7 +372,10 @@ class DeclineIn(VersionIn):
 
 class AssignIn(VersionIn):
     kind: AssigneeKind
-    target_id: int | None = Field(description="the estate id (branch), the team id or the member id")
+    target_id: int | None = Field(
+        description="the estate id (branch), the team id, the service team id (service_team: an active "
+        "team of the demand's community with members) or the member id"
+    )
     reassign: bool = Field(False, description="move an assigned demand to someone else")
     note: str = Field("", max_length=200)
 
@@ -790,9 +795,9 @@ def decline_demand(request: HttpRequest, demand_id: int, payload: DeclineIn):
 
 @router.post("/demands/{int:demand_id}/assign", response={200: DemandOut, **STEP_ERRORS}, summary="派单")
 def assign_demand(request: HttpRequest, demand_id: int, payload: AssignIn):
-    """Sends the demand to the estate branch, a team or a member of the community (a submitted one is
-    accepted too). 409 `already_assigned` when someone has just assigned it: reassigning is explicit
-    (`reassign: true`)."""
+    """Sends the demand to the estate branch, a zone team, a service team or a member of the community
+    (a submitted one is accepted too). 409 `already_assigned` when someone has just assigned it:
+    reassigning is explicit (`reassign: true`)."""
     services.assign_demand(
         actor=actor(request),
         demand_id=demand_id,

@@ -115,7 +115,7 @@ class DeclineForm(StepForm):
 
 class AssignForm(StepForm):
     kind = forms.ChoiceField(
-        choices=[(k, v) for k, v in AssigneeKind.choices if k != AssigneeKind.SERVICE_TEAM],
+        choices=AssigneeKind.choices,
         error_messages={"required": _("请选择承办方"), "invalid_choice": _("请选择承办方")},
     )
     target_id = forms.IntegerField(

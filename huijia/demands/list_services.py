@@ -6,8 +6,8 @@ Who may do what:
   demands; community staff publish, change, finish and take down the community's service items;
 - a member reporting in the community: claim an item for themselves, and withdraw their claim;
 - a team's leader (or community staff): claim an item for the team, and withdraw that claim;
-- a work unit's organiser (role WORK_UNIT): claim for the unit in a community where members of the unit
-  report (until pairings between units and communities exist), and withdraw that claim;
+- a work unit's organiser (role WORK_UNIT): claim for the unit in a community it is paired with (结对共建,
+  volunteering.Pairing), and withdraw that claim;
 - staff with EXPORT over the members: download the resource list.
 
 Every write is one transaction that checks permission, writes an audit row, and locks what it counts
@@ -457,8 +457,10 @@ def _claimant(actor: Actor, item: ServiceItem, kind: str, team_id, work_unit_id)
             work_unit_id = units[0]
         if work_unit_id not in actor.work_units(Perm.VIEW):
             raise Forbidden(_("只有单位党组织可以为本单位认领"))
-        if not Member.objects.filter(work_unit_id=work_unit_id, community_id=item.community_id).exists():
-            raise Forbidden(_("本单位在该社区还没有报到的党员，暂不能认领"))
+        from huijia.volunteering.pairing_selectors import is_paired
+
+        if not is_paired(work_unit_id=work_unit_id, community_id=item.community_id):
+            raise Forbidden(_("本单位没有与该社区结对，只有结对单位可以认领社区的服务"))
         from huijia.orgs.models import WorkUnit
 
         name = WorkUnit.objects.filter(pk=work_unit_id).values_list("name", flat=True).first() or ""

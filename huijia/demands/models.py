@@ -174,7 +174,13 @@ class Demand(models.Model):
     assigned_member = models.ForeignKey(
         "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_demands"
     )
-    assigned_service_team_id = models.BigIntegerField(null=True, blank=True)  # volunteering (issue 5)
+    assigned_service_team = models.ForeignKey(  # a volunteer service team (服务队) of the community
+        "volunteering.ServiceTeam",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_demands",
+    )
     # the work unit an escalation went to, while it is open there: its organiser sees the demand
     work_unit = models.ForeignKey(
         "orgs.WorkUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="escalated_demands"
@@ -206,10 +212,12 @@ class Demand(models.Model):
         area="area__path",
         work_unit="work_unit_id",
         # a member sees what they collected and what is assigned to them or to a team they are in
+        # (a zone team or a service team)
         member=lambda member_id: (
             Q(member_id=member_id)
             | Q(assigned_member_id=member_id)
             | Q(assigned_team_id__in=_team_ids(member_id))
+            | Q(assigned_service_team_id__in=_service_team_ids(member_id))
         ),
         user="reporter_id",
         member_perms=frozenset({Perm.VIEW, Perm.HANDLE_DEMANDS}),
@@ -256,6 +264,13 @@ def _team_ids(member_id: int):
     from huijia.members.models import TeamMembership
 
     return TeamMembership.objects.filter(member_id=member_id, ended_at=None).values("team_id")
+
+
+def _service_team_ids(member_id: int):
+    """The volunteer service teams (服务队) the member is in now: their demands are the member's too."""
+    from huijia.volunteering.models import ServiceTeamMember
+
+    return ServiceTeamMember.objects.filter(member_id=member_id, ended_at=None).values("team_id")
 
 
 class EventKind(models.TextChoices):

@@ -1,8 +1,9 @@
 """Scoped reads of demands: lists for staff, members and residents, one demand with its timeline.
 
 Every read goes through `restrict` (accounts.scope): staff see the demands of their subtree, a work
-unit the demands escalated to it, a member what they collected or what is assigned to them or their
-team, a resident the demands they reported. A tracking code opens one demand to whoever holds it.
+unit the demands escalated to it, a member what they collected or what is assigned to them, their
+zone team or their service team, a resident the demands they reported. A tracking code opens one
+demand to whoever holds it.
 """
 
 from django.db.models import Prefetch, QuerySet
@@ -29,6 +30,7 @@ LIST_RELATED = (
     "assigned_area",
     "assigned_team",
     "assigned_member",
+    "assigned_service_team",
     "household",
 )
 
@@ -120,15 +122,17 @@ def my_reported(*, actor: Actor) -> QuerySet[Demand]:
 
 
 def assigned_to_me(*, actor: Actor, open_only: bool = True) -> QuerySet[Demand]:
-    """A member's work list: demands assigned to them or to a team they are in."""
+    """A member's work list: demands assigned to them, to a zone team or to a service team they are in."""
     if not actor.member_id:
         return Demand.objects.none()
     from django.db.models import Q
 
-    from huijia.demands.models import _team_ids
+    from huijia.demands.models import _service_team_ids, _team_ids
 
     qs = Demand.objects.filter(
-        Q(assigned_member_id=actor.member_id) | Q(assigned_team_id__in=_team_ids(actor.member_id))
+        Q(assigned_member_id=actor.member_id)
+        | Q(assigned_team_id__in=_team_ids(actor.member_id))
+        | Q(assigned_service_team_id__in=_service_team_ids(actor.member_id))
     )
     if open_only:
         qs = qs.filter(status__in=[DemandStatus.ASSIGNED, DemandStatus.IN_PROGRESS])

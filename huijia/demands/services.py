@@ -12,7 +12,8 @@ Who may do what:
   opinion-collection post); staff typing one in (代录): submit;
 - staff with MANAGE_DEMANDS over the demand's area (community staff, the estate's branch secretary):
   accept, decline, assign, reassign, recategorise, merge, escalate, resolve, record a call-back rating;
-- the assignee (the member, a member of the team, the branch of the estate): start and resolve;
+- the assignee (the member, a member of the zone team or of the service team, the branch of the
+  estate): start and resolve;
 - the receiving street or work unit (RECEIVE_ESCALATIONS): accept or send back an escalation, and
   report back, which resolves the demand;
 - the resident who reported it (their account, or the tracking code they were given): confirm and
@@ -58,6 +59,8 @@ from huijia.demands.models import (
 from huijia.grid.models import Area, AreaKind, Household
 from huijia.members.models import Member, RegistrationStatus, Team, TeamMembership
 from huijia.orgs.models import WorkUnit
+from huijia.volunteering import pairing_selectors
+from huijia.volunteering.models import ServiceTeam, ServiceTeamMember
 
 MAX_DESCRIPTION = 2000
 MAX_REASON = 200
@@ -484,6 +487,7 @@ class Assignee:
     area: Area | None = None
     team: Team | None = None
     member: Member | None = None
+    service_team: ServiceTeam | None = None
 
     @property
     def label(self) -> str:
@@ -491,14 +495,22 @@ class Assignee:
             return _("%(estate)s党支部") % {"estate": self.area.name}
         if self.kind == AssigneeKind.TEAM:
             return self.team.name
+        if self.kind == AssigneeKind.SERVICE_TEAM:
+            return self.service_team.name
         return self.member.name
 
     def user_ids(self) -> list[int]:
-        """Who to tell: the member, the team's members, or the estate's branch secretaries."""
+        """Who to tell: the member, the team's or service team's members, or the estate's branch
+        secretaries."""
         if self.kind == AssigneeKind.MEMBER:
             return [self.member.user_id] if self.member.user_id else []
         if self.kind == AssigneeKind.TEAM:
             rows = TeamMembership.objects.filter(team=self.team, ended_at=None, member__user__isnull=False)
+            return list(rows.values_list("member__user_id", flat=True))
+        if self.kind == AssigneeKind.SERVICE_TEAM:
+            rows = ServiceTeamMember.objects.filter(
+                team=self.service_team, ended_at=None, member__user__isnull=False
+            )
             return list(rows.values_list("member__user_id", flat=True))
         grants = RoleGrant.objects.filter(role=Role.ESTATE, area=self.area)
         return list(grants.values_list("user_id", flat=True))
@@ -506,9 +518,7 @@ class Assignee:
 
 def _assignee(demand: Demand, kind: str, target_id: int | None) -> Assignee:
     if kind not in AssigneeKind.values:
-        raise _bad("kind", _("请选择承办方：小区党支部、包干小组或党员"), "bad_assignee")
-    if kind == AssigneeKind.SERVICE_TEAM:
-        raise _bad("kind", _("服务队派单将随志愿服务功能开通"), "service_teams_not_yet")
+        raise _bad("kind", _("请选择承办方：小区党支部、包干小组、服务队或党员"), "bad_assignee")
     if target_id is None:
         raise _bad("target_id", _("请选择承办方"), "assignee_missing")
     community = demand.community_id
@@ -522,6 +532,8 @@ def _assignee(demand: Demand, kind: str, target_id: int | None) -> Assignee:
         if team is None:
             raise _bad("target_id", _("所选包干小组不在本社区，或已解散"), "assignee_elsewhere")
         return Assignee(kind, team=team)
+    if kind == AssigneeKind.SERVICE_TEAM:
+        return Assignee(kind, service_team=_service_team(community, target_id))
     member = Member.objects.filter(
         pk=target_id,
         community_id=community,
@@ -531,6 +543,16 @@ def _assignee(demand: Demand, kind: str, target_id: int | None) -> Assignee:
     if member is None:
         raise _bad("target_id", _("所选党员没有在本社区报到"), "assignee_elsewhere")
     return Assignee(kind, member=member)
+
+
+def _service_team(community_id: int | None, team_id: int) -> ServiceTeam:
+    """An active service team of the demand's community that has someone to do the work."""
+    team = ServiceTeam.objects.filter(pk=team_id, community_id=community_id, ended_at=None).first()
+    if team is None:
+        raise _bad("target_id", _("所选服务队不在本社区，或已解散"), "assignee_elsewhere")
+    if not ServiceTeamMember.objects.filter(team=team, ended_at=None).exists():
+        raise _bad("target_id", _("所选服务队还没有队员，请先添加队员"), "service_team_empty")
+    return team
 
 
 @transaction.atomic
@@ -544,7 +566,8 @@ def assign_demand(
     reassign: bool = False,
     note: str = "",
 ) -> Demand:
-    """Sends the demand to the estate branch, a team or a member (a submitted demand is accepted too)."""
+    """Sends the demand to the estate branch, a zone team, a service team or a member (a submitted
+    demand is accepted too)."""
     demand = _locked(actor, demand_id, Perm.MANAGE_DEMANDS)
     if demand.status in (DemandStatus.ASSIGNED, DemandStatus.IN_PROGRESS) and not reassign:
         # checked before the version: "already sent to X" says more than "someone changed it"
@@ -569,11 +592,12 @@ def assign_demand(
     demand.assigned_area = assignee.area
     demand.assigned_team = assignee.team
     demand.assigned_member = assignee.member
+    demand.assigned_service_team = assignee.service_team
     demand.assigned_at = now
     _save(
         demand,
         *("status", "responded_at", "assignee_kind", "assigned_area", "assigned_team", "assigned_member"),
-        "assigned_at",
+        *("assigned_service_team", "assigned_at"),
     )
     _event(
         demand,
@@ -601,13 +625,16 @@ def _assignee_label(demand: Demand) -> str:
         return Area.objects.get(pk=demand.assigned_area_id).name + _("党支部")
     if demand.assignee_kind == AssigneeKind.TEAM and demand.assigned_team_id:
         return Team.objects.get(pk=demand.assigned_team_id).name
+    if demand.assignee_kind == AssigneeKind.SERVICE_TEAM and demand.assigned_service_team_id:
+        return ServiceTeam.objects.get(pk=demand.assigned_service_team_id).name
     if demand.assignee_kind == AssigneeKind.MEMBER and demand.assigned_member_id:
         return Member.objects.get(pk=demand.assigned_member_id).name
     return _("他人")
 
 
 def is_assignee(actor: Actor, demand: Demand) -> bool:
-    """Whether the actor is the one the demand is assigned to (themself, their team, their estate)."""
+    """Whether the actor is the one the demand is assigned to (themself, their zone team or service
+    team, their estate)."""
     if demand.assignee_kind == AssigneeKind.MEMBER:
         return actor.member_id is not None and actor.member_id == demand.assigned_member_id
     if demand.assignee_kind == AssigneeKind.TEAM:
@@ -615,6 +642,13 @@ def is_assignee(actor: Actor, demand: Demand) -> bool:
             actor.member_id is not None
             and TeamMembership.objects.filter(
                 team_id=demand.assigned_team_id, member_id=actor.member_id, ended_at=None
+            ).exists()
+        )
+    if demand.assignee_kind == AssigneeKind.SERVICE_TEAM:
+        return (
+            actor.member_id is not None
+            and ServiceTeamMember.objects.filter(
+                team_id=demand.assigned_service_team_id, member_id=actor.member_id, ended_at=None
             ).exists()
         )
     if demand.assignee_kind == AssigneeKind.BRANCH and demand.assigned_area_id:
@@ -823,6 +857,7 @@ def reopen_demand(
             area=demand.assigned_area,
             team=demand.assigned_team,
             member=demand.assigned_member,
+            service_team=demand.assigned_service_team,
         )
         url = reverse("demands:mine_detail", args=[demand.pk])
         for user_id in assignee.user_ids():
@@ -946,7 +981,8 @@ def escalate_demand(
     work_unit_id: int | None = None,
     version: int | None = None,
 ) -> Escalation:
-    """The community cannot solve it alone: send it to a work unit or up to the street."""
+    """The community cannot solve it alone: send it to a work unit actively paired with the demand's
+    community (结对共建), or up to the street."""
     reason = _text(
         reason, "reason", limit=MAX_COMMENT, empty=_("请说明为什么需要吹哨"), too_long=_("原因不超过500个字")
     )
@@ -964,6 +1000,9 @@ def escalate_demand(
         unit = WorkUnit.objects.filter(pk=work_unit_id).first() if work_unit_id else None
         if unit is None:
             raise _bad("work_unit_id", _("请选择接哨的单位"), "unknown_work_unit")
+        if not pairing_selectors.is_paired(work_unit_id=unit.pk, community_id=demand.community_id):
+            message = _("%(unit)s没有与本社区结对，只能向结对单位吹哨，或向街道吹哨") % {"unit": unit.name}
+            raise _bad("work_unit_id", message, "unit_not_paired")
         label = unit.name
     elif target == EscalationTarget.STREET:
         street_id = _ancestors(demand.area).get(AreaKind.STREET)
@@ -1153,6 +1192,7 @@ def _remind(pk: int, now: datetime) -> bool:
                 area=demand.assigned_area,
                 team=demand.assigned_team,
                 member=demand.assigned_member,
+                service_team=demand.assigned_service_team,
             ).user_ids()
         else:
             users = _staff_of(demand)

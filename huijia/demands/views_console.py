@@ -56,8 +56,9 @@ from huijia.grid import selectors as grid_selectors
 from huijia.grid.models import Area, AreaKind
 from huijia.members import selectors as member_selectors
 from huijia.members import team_selectors
-from huijia.members.forms import work_units
 from huijia.orgs.models import WorkUnit
+from huijia.volunteering import pairing_selectors
+from huijia.volunteering import team_selectors as service_team_selectors
 
 PAGE_SIZE = member_selectors.PAGE_SIZE
 MEMBER_PICKS = 30
@@ -78,6 +79,8 @@ def assignee_label(demand: Demand) -> str:
         return _("%(estate)s党支部") % {"estate": demand.assigned_area.name}
     if demand.assignee_kind == AssigneeKind.TEAM and demand.assigned_team_id:
         return demand.assigned_team.name
+    if demand.assignee_kind == AssigneeKind.SERVICE_TEAM and demand.assigned_service_team_id:
+        return demand.assigned_service_team.name
     if demand.assignee_kind == AssigneeKind.MEMBER and demand.assigned_member_id:
         return demand.assigned_member.name
     return ""
@@ -321,12 +324,9 @@ def _suggested_members(demand: Demand) -> list:
 
 
 def _work_units(community_id: int | None, query: str = "") -> list[WorkUnit]:
-    """Work units to escalate to: those whose members report in the community, or a name search."""
-    if query.strip():
-        return list(work_units(query))  # the registration form's search, capped the same way
-    if community_id is None:
-        return []
-    return list(work_units().filter(members__community_id=community_id).distinct()[:UNIT_PICKS])
+    """Work units to escalate to: those actively paired with the community (结对共建), by name; a
+    demand goes only to a paired unit (or up to the street)."""
+    return list(pairing_selectors.paired_units(community_id, query)[:UNIT_PICKS])
 
 
 def reporter_of(demand: Demand, actor: Actor | None = None) -> dict:
@@ -422,11 +422,15 @@ def _render_detail(
         context.update(
             estates=list(grid_selectors.estates_and_buildings(community=demand.community)),
             teams=list(team_selectors.teams_for(actor=actor, community_id=demand.community_id)),
+            service_teams=service_team_selectors.teams_for_assignment(
+                actor=actor, community_id=demand.community_id
+            ),
             members=_picker_members(actor, demand, member_q),
             suggested=_suggested_members(demand),
         )
     if steps["escalate"]:
         context["units"] = _work_units(demand.community_id, unit_q)
+        context["may_pair"] = actor.covers(Perm.MANAGE_PAIRINGS, demand.area.path)
     return render(request, "demands/console/detail.html", context, status=status)
 
 
@@ -456,7 +460,7 @@ def member_picks(request: HttpRequest, demand_id: int) -> HttpResponse:
 @never_cache
 @require_GET
 def unit_options(request: HttpRequest) -> HttpResponse:
-    """Work units whose name contains what staff typed, as <option>s (an htmx fragment)."""
+    """The community's paired work units whose name contains what staff typed, as <option>s (htmx)."""
     staff_actor(request)
     query = request.GET.get("unit_q", "").strip()[:40]
     units = _work_units(int_or_none(request.GET.get("community")), query)

@@ -366,6 +366,8 @@ def _handler_label(demand: Demand) -> str:
         return _("%(estate)s党支部") % {"estate": demand.assigned_area.name}
     if demand.assignee_kind == AssigneeKind.TEAM and demand.assigned_team_id:
         return demand.assigned_team.name
+    if demand.assignee_kind == AssigneeKind.SERVICE_TEAM and demand.assigned_service_team_id:
+        return demand.assigned_service_team.name
     if demand.assignee_kind == AssigneeKind.MEMBER and demand.assigned_member_id:
         return _("党员 %(name)s") % {"name": mask_name(demand.assigned_member.name)}
     return ""

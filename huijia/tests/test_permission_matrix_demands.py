@@ -13,6 +13,7 @@ outsider or an anonymous visitor has, besides reporting and writing to any commu
 """
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 
@@ -70,6 +71,8 @@ from huijia.tests.test_permission_matrix import (
     try_refused,
     world_built_once,
 )
+from huijia.volunteering.models import Pairing
+from huijia.volunteering.teams import TeamInput, add_team_member, create_team
 
 TEXT = "下水道堵了，污水冒出来"
 
@@ -98,10 +101,19 @@ def demands_world() -> World:
         "collected": new("a1_bldg2", "member", DemandSource.POST),  # taken by the member at a post
     }
     d["mine"] = assign(new("a1_bldg2"), "member", w.members["member"].pk)
+    w.service_teams = {  # volunteer service teams (服务队): `member` is in A1's, `other_member` in A2's
+        c: create_team(actor=actor(who), community_id=w.areas[c].pk, data=TeamInput(name="志愿服务队"))
+        for c, who in (("a1", "staff"), ("a2", "other_staff"), ("b1", "b1_staff"))
+    }
+    for c, who, member in (("a1", "staff", "member"), ("a2", "other_staff", "other_member")):
+        add_team_member(actor=actor(who), team_id=w.service_teams[c].pk, member_id=w.members[member].pk)
+    d["svc"] = assign(new("a1_bldg2"), "service_team", w.service_teams["a1"].pk)
     d["team"] = assign(new("a1_bldg2"), "team", w.teams["a1_team"].pk)
     d["branch"] = assign(new("a1_bldg2"), "branch", w.areas["a1_estate"].pk)
     d["a2_member"] = assign(new("a2_bldg"), "member", w.members["other_member"].pk, who="other_staff")
     d["to_unit"] = new("a1_bldg2")
+    # 结对共建: a demand is escalated only to a work unit paired with its community
+    Pairing.objects.create(work_unit=w.units["u1"], community=w.areas["a1"], starts_on=date(2020, 1, 1))
     d["to_street"] = new("a1_estate")
     d["b1_street"] = new("b1_bldg")
     w.escalations = {
@@ -169,13 +181,14 @@ SEEN = (
     "collected",
     "mine",
     "team",
+    "svc",
     "branch",
     "a2_member",
     "to_unit",
     "to_street",
     "resolved",
 )
-A1 = {"bldg", "community", "collected", "mine", "team", "branch", "to_unit", "to_street", "resolved"}
+A1 = {"bldg", "community", "collected", "mine", "team", "svc", "branch", "to_unit", "to_street", "resolved"}
 A1_ESTATE = A1 - {"community"}
 VIEW = {
     "org_dept": set(SEEN),
@@ -185,7 +198,7 @@ VIEW = {
     "estate_secretary": A1_ESTATE,
     "building_head": {"bldg", "resolved"},  # building 3 only
     "unit_organiser": {"to_unit"},  # only what was escalated to its unit
-    "member": {"collected", "mine", "team", "resolved"},  # collected, or assigned to them or their team
+    "member": {"collected", "mine", "team", "svc", "resolved"},  # collected, or assigned to them or a team
     "other_member": {"a2_member"},
     "resident": {"bldg", "resolved"},  # what they reported
 }
@@ -198,18 +211,18 @@ MANAGE = {
     "estate_secretary": {"bldg", "collected"},
 }
 
-ASSIGNED = ("mine", "team", "branch", "a2_member")
+ASSIGNED = ("mine", "team", "svc", "branch", "a2_member")
 START = {
-    "member": {"mine", "team"},
+    "member": {"mine", "team", "svc"},  # svc: assigned to the service team they are in
     "other_member": {"a2_member"},
     "estate_secretary": {"branch"},  # the branch of their estate is the assignee
     "staff": {"branch"},  # the community committee stands for its branches
 }
 HANDLE = {
-    "member": {"mine", "team"},
+    "member": {"mine", "team", "svc"},
     "other_member": {"a2_member"},
-    "staff": {"mine", "team", "branch"},  # staff resolve what they manage
-    "estate_secretary": {"mine", "team", "branch"},
+    "staff": {"mine", "team", "svc", "branch"},  # staff resolve what they manage
+    "estate_secretary": {"mine", "team", "svc", "branch"},
     "other_staff": {"a2_member"},
 }
 RATE = {"resident": {"resolved"}, "staff": {"resolved"}, "estate_secretary": {"resolved"}}
@@ -244,6 +257,11 @@ def estate_of(demand_id: int) -> int:
     return Area.objects.get(parent_id=community, kind=AreaKind.ESTATE).pk
 
 
+def service_team_of(w: World, demand_id: int) -> int:
+    community = Demand.objects.values_list("community_id", flat=True).get(pk=demand_id)
+    return next(t.pk for t in w.service_teams.values() if t.community_id == community)
+
+
 MERGES = {
     "bldg": lambda w: (w.demands["bldg"].pk, w.demands["dup_a1"].pk),
     "community": lambda w: (w.demands["community"].pk, w.demands["dup_a1"].pk),
@@ -271,7 +289,7 @@ OPS = [
         "list demands assigned to me",
         demand_targets(*SEEN),
         in_list(lambda a: selectors.assigned_to_me(actor=a)),
-        {"member": {"mine", "team"}, "other_member": {"a2_member"}},
+        {"member": {"mine", "team", "svc"}, "other_member": {"a2_member"}},
     ),
     Op(
         "view by tracking code",
@@ -319,6 +337,14 @@ OPS = [
         "assign to the estate branch",
         demand_targets(*SUBMITTED),
         lambda a, pk, w: assign_demand(actor=a, demand_id=pk, kind="branch", target_id=estate_of(pk)),
+        MANAGE,
+    ),
+    Op(
+        "assign to the community's service team",
+        demand_targets(*SUBMITTED),
+        lambda a, pk, w: assign_demand(
+            actor=a, demand_id=pk, kind="service_team", target_id=service_team_of(w, pk)
+        ),
         MANAGE,
     ),
     Op(
@@ -408,7 +434,7 @@ OPS = [
             "staff": A1,  # staff managing the demand
             "estate_secretary": A1_ESTATE,
             "other_staff": {"a2", "a2_member"},
-            "member": {"mine", "team", "resolved"},  # the assignee, not what they only collected
+            "member": {"mine", "team", "svc", "resolved"},  # the assignee, not what they only collected
             "other_member": {"a2_member"},
         },
     ),

@@ -11,6 +11,7 @@ A1 (led by `member`) and A2 (led by `other_member`); demands of A1 and A2.
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from django.db import transaction
@@ -49,6 +50,7 @@ from huijia.tests.test_permission_matrix import (
     try_refused,
     world_built_once,
 )
+from huijia.volunteering.models import Pairing
 
 STAFF = {
     "org_dept",
@@ -102,6 +104,8 @@ def lists_world() -> World:
     w.linked = {k: _demand(w, k, f"{k}_bldg2") for k in ("a1", "a2")}
     for k in ("a1", "a2"):
         w.needs[k].demands.add(w.linked[k])
+    # U1 is paired with A1 (结对共建): the only community where it may claim services
+    Pairing.objects.create(work_unit=w.units["u1"], community=w.areas["a1"], starts_on=date(2026, 1, 1))
     w.items = {k: _item(w, k, f"{k}的服务") for k in ("a1", "a2")}
     w.fresh = {k: _item(w, k, f"{k}的新服务") for k in ("a1", "a2")}
     w.claims = {

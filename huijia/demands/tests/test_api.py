@@ -9,12 +9,14 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from huijia.accounts.scope import ANONYMOUS
 from huijia.accounts.tests.test_api import ApiClient, as_user
 from huijia.demands import services
 from huijia.demands.models import Demand, DemandPhoto, DemandStatus, Escalation, Feedback
 from huijia.visits.tests.helpers import not_an_image, png
+from huijia.volunteering.models import Pairing
 
 PHONE = "13912345678"
 DRAIN = "3栋一楼下水道堵了，污水冒出来"
@@ -463,6 +465,11 @@ def test_escalate_to_a_work_unit_which_sends_it_back(world):
     no_unit = staff.post(f"/demands/{demand.pk}/escalate", {"target": "work_unit", "reason": "需要单位支持"})
     assert (no_unit.status_code, no_unit.json()["code"]) == (400, "unknown_work_unit")
     body = {"target": "work_unit", "reason": "需要单位支持", "work_unit_id": world.units["u1"].pk}
+    unpaired = staff.post(f"/demands/{demand.pk}/escalate", body)
+    assert (unpaired.status_code, unpaired.json()["code"]) == (400, "unit_not_paired")
+    Pairing.objects.create(  # 结对共建: a demand is escalated only to a unit paired with its community
+        work_unit=world.units["u1"], community=world.areas["a1"], starts_on=timezone.localdate()
+    )
     sent = staff.post(f"/demands/{demand.pk}/escalate", body).json()
     assert unit.get(f"/demands/{demand.pk}").status_code == 200  # the unit sees what it was sent
     assert unit.post(f"/escalations/{sent['id']}/answer", {"accept": False}).status_code == 400

@@ -34,6 +34,7 @@ from huijia.demands.models import (
     EventKind,
     Feedback,
 )
+from huijia.volunteering.models import Pairing
 
 SCRIPT = '<script>alert("x")</script><b>粗</b>'
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;b&gt;粗&lt;/b&gt;"
@@ -418,9 +419,15 @@ def test_escalate_to_the_street_or_a_work_unit(world):
     assert "请选择接哨的单位" in missing.content.decode()
     no_reason = client.post(step_url(demand, "escalate"), {"version": demand.version, "target": "street"})
     assert "请说明为什么需要吹哨" in no_reason.content.decode()
+    assert "本社区还没有结对单位" in client.get(detail_url(demand)).content.decode()
+    unpaired = {"target": "work_unit", "work_unit": world.units["u1"].pk, "reason": "x"}
+    refused = client.post(step_url(demand, "escalate"), {"version": demand.version, **unpaired})
+    assert (refused.status_code, "芙蓉区教育局没有与本社区结对" in refused.content.decode()) == (400, True)
     assert not Escalation.objects.exists()
+    paired(world)
     html = client.get(detail_url(demand)).content.decode()
-    assert world.units["u1"].name in html  # the work unit of a member reporting here
+    assert world.units["u1"].name in html  # the unit paired with the community (结对共建)
+    assert world.units["u2"].name not in html
     ok = client.post(
         step_url(demand, "escalate"),
         {
@@ -434,8 +441,9 @@ def test_escalate_to_the_street_or_a_work_unit(world):
     escalation = Escalation.objects.get()
     assert (escalation.target, escalation.work_unit_id) == (EscalationTarget.WORK_UNIT, world.units["u1"].pk)
     assert fresh(demand).status == DemandStatus.ESCALATED
-    units = client.get(reverse("demands:console_unit_options") + "?unit_q=自来水").content.decode()
-    assert "长沙市自来水公司" in units
+    options = reverse("demands:console_unit_options") + f"?community={world.areas['a1'].pk}&unit_q="
+    assert "芙蓉区教育局" in client.get(options + "教育").content.decode()
+    assert "长沙市自来水公司" not in client.get(options + "自来水").content.decode()  # not paired here
 
 
 def test_resolve_with_a_result_and_an_optional_photo(world, media):
@@ -657,7 +665,18 @@ def test_what_is_late_oldest_deadline_first(world, django_assert_max_num_queries
 # --- 接哨 -------------------------------------------------------------------------------------------------
 
 
+def paired(world) -> Pairing:
+    """U1 paired with A1 (结对共建): a demand is escalated only to a paired unit."""
+    starts_on = timezone.localdate() - timedelta(days=30)
+    unit, community = world.units["u1"], world.areas["a1"]
+    return Pairing.objects.get_or_create(
+        work_unit=unit, community=community, ended_at=None, defaults={"starts_on": starts_on}
+    )[0]
+
+
 def escalated(world, to: str = "street", text: str = DRAIN) -> Escalation:
+    if to == "work_unit":
+        paired(world)
     demand = filed(world, text)
     unit = world.units["u1"].pk if to == "work_unit" else None
     return services.escalate_demand(

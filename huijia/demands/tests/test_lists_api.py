@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from huijia.demands.models import Need, ServiceClaim, ServiceItemStatus
-from huijia.demands.tests.test_lists_fixtures import claim, demand, item, need, reporting
+from huijia.demands.tests.test_lists_fixtures import claim, demand, item, need, paired, reporting
 
 API = "/api/v1"
 
@@ -116,6 +116,7 @@ def test_items_claims_and_their_conflicts(world):
     assert claimed.json()["claimant"] == {"id": world.members["member"].pk, "name": "李建国"}
     twice = post(member, f"/lists/services/{item_id}/claim")
     assert (twice.status_code, twice.json()["code"]) == (409, "already_claimed")
+    paired(world, "u1", "a1")
     full = post(api(world, "unit_organiser"), f"/lists/services/{item_id}/claim", {"kind": "work_unit"})
     assert (full.status_code, full.json()["code"]) == (409, "full")
     assert post(api(world, "other_member"), f"/lists/services/{item_id}/claim").status_code == 404

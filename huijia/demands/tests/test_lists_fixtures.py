@@ -107,3 +107,12 @@ def reporting(
     member.refresh_from_db()
     member.skills.set([skill(s) for s in skills])
     return member
+
+
+def paired(w: World, unit: str = "u1", community: str = "a1") -> None:
+    """Pairs a work unit with a community (结对共建): where the unit may claim service items."""
+    from datetime import date
+
+    from huijia.volunteering.models import Pairing
+
+    Pairing.objects.create(work_unit=w.units[unit], community=w.areas[community], starts_on=date(2026, 1, 1))

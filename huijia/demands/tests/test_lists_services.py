@@ -27,7 +27,7 @@ from huijia.demands.models import (
     ServiceItem,
     ServiceItemStatus,
 )
-from huijia.demands.tests.test_lists_fixtures import claim, demand, item, need, reporting
+from huijia.demands.tests.test_lists_fixtures import claim, demand, item, need, paired, reporting
 from huijia.members.models import TeamMembership
 
 
@@ -318,9 +318,13 @@ def test_a_team_claims_by_its_leader_or_by_staff(world):
         services.claim_service(actor=world.actor("member"), item_id=it.pk, kind="team")
 
 
-def test_a_work_unit_claims_where_its_members_report(world):
+def test_a_work_unit_claims_in_a_community_it_is_paired_with(world):
     it, elsewhere = item(world, "a1"), item(world, "b1")
     unit = world.actor("unit_organiser")  # U1's member 李建国 reports in A1
+    with pytest.raises(Forbidden, match="结对"):  # not paired with A1 yet
+        services.claim_service(actor=unit, item_id=it.pk, kind="work_unit")
+    assert not ServiceClaim.objects.filter(item=it).exists()
+    paired(world, "u1", "a1")
     c = services.claim_service(actor=unit, item_id=it.pk, kind="work_unit")
     assert c.work_unit == world.units["u1"]
     with pytest.raises(NotFound):  # no member of U1 reports in B1

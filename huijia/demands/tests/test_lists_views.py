@@ -11,7 +11,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from huijia.demands.models import Need, NeedKind, NeedStatus, ServiceClaim, ServiceItem, ServiceItemStatus
-from huijia.demands.tests.test_lists_fixtures import claim, demand, item, need, reporting
+from huijia.demands.tests.test_lists_fixtures import claim, demand, item, need, paired, reporting
 
 
 def browser(world, who: str) -> Client:
@@ -203,6 +203,7 @@ def test_publish_edit_claim_and_finish_an_item_from_the_console(world):
 
 def test_a_work_unit_claims_and_withdraws_from_the_console(world):
     it = item(world)
+    paired(world, "u1", "a1")
     client = browser(world, "unit_organiser")
     html = page(client, "lists_services")
     assert "以单位名义认领" in html

@@ -53,6 +53,7 @@ from huijia.demands.services import (
 )
 from huijia.grid.models import Resident
 from huijia.members.models import Team
+from huijia.volunteering.models import Pairing
 
 DRAIN = "3栋1单元门口下水道堵了，污水冒出来，走路都要绕开"
 LEVELS = ("a1_estate", "a1", "street_a", "district", "city")
@@ -546,7 +547,7 @@ def test_assigning_to_a_member_tells_them(world, commit):
         ("member", lambda w: w.members["other_member"].pk, "assignee_elsewhere"),
         ("member", lambda w: w.members["pending_member"].pk, "assignee_elsewhere"),
         ("member", lambda w: None, "assignee_missing"),
-        ("service_team", lambda w: 1, "service_teams_not_yet"),
+        ("service_team", lambda w: 0, "assignee_elsewhere"),  # see test_service_team_assignment.py
         ("nobody", lambda w: 1, "bad_assignee"),
     ],
 )
@@ -1043,7 +1044,16 @@ def test_followers_of_a_merged_duplicate_hear_when_the_main_demand_is_resolved(w
 # --- escalation (吹哨) ---------------------------------------------------------------------------------
 
 
+def paired(world, unit: str = "u1", community: str = "a1") -> Pairing:
+    """Pairs the unit with the community (结对共建): a demand is escalated only to a paired unit."""
+    starts_on = timezone.localdate() - timedelta(days=30)
+    return Pairing.objects.create(
+        work_unit=world.units[unit], community=world.areas[community], starts_on=starts_on
+    )
+
+
 def test_escalating_to_the_work_unit_which_accepts_and_reports_back(world, commit):
+    paired(world)
     demand = report(world, "resident")
     to_member(world, demand)
     escalation = commit(
@@ -1125,6 +1135,7 @@ def test_escalating_to_the_street_which_sends_it_back(world, commit):
     assert demand.status == DemandStatus.ACCEPTED
     assert last_event(demand).kind == EventKind.ESCALATION_DECLINED
     assert inbox(world, "staff")[-1].endswith(f"退回了吹哨：{DRAIN[:30]}")
+    paired(world, "u2")
     again = escalate_demand(
         actor=world.actor("staff"),
         demand_id=demand.pk,
@@ -1139,6 +1150,7 @@ def test_escalating_to_the_street_which_sends_it_back(world, commit):
     "who", ["street_staff", "staff", "other_staff", "org_dept", "estate_secretary", "member"]
 )
 def test_only_the_unit_it_was_sent_to_answers(world, who):
+    paired(world)
     demand = report(world)
     escalation = escalate_demand(
         actor=world.actor("staff"),
@@ -1201,6 +1213,7 @@ def test_staff_resolving_an_escalated_demand_closes_the_escalation(world):
 
 
 def test_a_work_unit_no_longer_sees_a_demand_it_sent_back(world):
+    paired(world)
     demand = report(world)
     escalation = escalate_demand(
         actor=world.actor("staff"),
