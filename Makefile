@@ -24,12 +24,14 @@ node_modules/.installed: package.json package-lock.json
 setup: $(STAMP) node_modules/.installed
 	@scripts/ensure-fonts
 
-## make run: migrate, load the demo once, queue the demands' deadline watch, start the task worker and serve on 127.0.0.1:$(PORT)
+## make run: migrate, load the demo once, queue the demands' deadline watch and the volunteer reminders, start the task worker and serve on 127.0.0.1:$(PORT)
 run: setup
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py seed --scale demo --if-empty
 	@$(PY) manage.py demand_deadlines --schedule --verbosity 0 \
 	  || echo "warning: the demands' deadline watch was not queued; run: $(PY) manage.py demand_deadlines" >&2
+	@$(PY) manage.py volunteer_reminders --schedule --verbosity 0 \
+	  || echo "warning: the volunteer reminders were not queued; run: $(PY) manage.py volunteer_reminders" >&2
 	@$(PY) manage.py demo_logins
 	@trap 'kill 0' EXIT; $(PY) manage.py db_worker --verbosity 0 & \
 	  $(PY) manage.py runserver 127.0.0.1:$(PORT)

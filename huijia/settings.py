@@ -137,6 +137,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 HUIJIA_IMPORT_MAX_BYTES = env_int("HUIJIA_IMPORT_MAX_BYTES", 64 * 1024 * 1024)
+# The TrueType CJK font embedded in certificate PDFs (Debian: fonts-wqy-microhei, see scripts/ensure-fonts)
+HUIJIA_CJK_FONT = env_str("HUIJIA_CJK_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
