@@ -22,7 +22,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
 from huijia.core.crypto import blind_index
-from huijia.core.seeding import demands
+from huijia.core.seeding import demands, volunteering
 from huijia.core.seeding.generator import Scale, Table, World, generate, identities
 from huijia.core.seeding.pii import Encryption
 from huijia.demands.catalogue import ensure_categories
@@ -132,7 +132,10 @@ def _build(scale: Scale, *, now: datetime, stderr: TextIO, workers: int | None) 
         started = time.perf_counter()
         demands.plan(world, categories())
         stderr.write(f"  {'plan demands':<28} {time.perf_counter() - started:.1f} s\n")
-        world.counts = load(world, encryption=encryption, stderr=stderr)
+        started = time.perf_counter()
+        volunteer_tables = volunteering.plan(world)
+        stderr.write(f"  {'plan volunteer service':<28} {time.perf_counter() - started:.1f} s\n")
+        world.counts = load(world, encryption=encryption, stderr=stderr, extra=volunteer_tables)
     finally:
         encryption.close()
     return world
@@ -146,11 +149,16 @@ def categories() -> list[demands.CategoryInfo]:
 
 
 def load(
-    world: World, *, encryption: Encryption | None = None, stderr: TextIO = sys.stderr
+    world: World,
+    *,
+    encryption: Encryption | None = None,
+    stderr: TextIO = sys.stderr,
+    extra: list[Table] | None = None,
 ) -> dict[str, int]:
-    """Writes `world` into empty tables in one transaction; returns rows written per table."""
+    """Writes `world` (and the `extra` tables after it) into empty tables in one transaction; returns
+    rows written per table."""
     encryption = encryption or Encryption(settings.HUIJIA_DATA_KEYS[0], world.plaintexts, 1)
-    tables = world.tables(encryption.result, blind_index)
+    tables = [*world.tables(encryption.result, blind_index), *(extra or [])]
     with transaction.atomic(), connection.cursor() as cursor:
         counts = _write_all(cursor, tables, stderr)
     if connection.vendor == "postgresql":

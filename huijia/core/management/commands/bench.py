@@ -14,7 +14,12 @@ Measured (median and p95 over --runs after --warmup), each page through the real
   this part alone, on an empty database;
 - residents' demands (issue 4, huijia.demands.bench): duplicate hints while a resident types in the
   busiest estate (p95 ≤ 100 ms), and the three rates of a street and of the city over a year from the
-  rollups (p95 ≤ 50 ms each); `--skip-demands` leaves them out.
+  rollups (p95 ≤ 50 ms each); `--skip-demands` leaves them out;
+- volunteer service (issue 5, huijia.volunteering.bench): a member's service record page with over a
+  hundred records (p95 ≤ 200 ms), the certificate PDF of those records (p95 ≤ 1 s), who is below the
+  annual minimum in a community, as it is and grown to 600 members (p95 ≤ 50 ms), and 200 members
+  signing up at once for 10 places through gunicorn (all answered within 2 s, exactly 10 confirmed);
+  `--skip-volunteering` leaves them out, `--skip-signup-burst` only the burst.
 
 Target (issue 2): each page within 2× of (its bare SQL + the empty view). Around every request the
 command fires what a WSGI server fires (`close_old_connections`), so CONN_MAX_AGE and the connection
@@ -56,6 +61,7 @@ from huijia.grid.models import Area
 from huijia.members import bench_zoning
 from huijia.members.models import Member
 from huijia.members.selectors import PAGE_SIZE
+from huijia.volunteering import bench as volunteering_bench
 
 FACTOR = 2.0
 EMPTY_URL = "__bench__/empty/"
@@ -221,6 +227,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-import", action="store_true", help="skip huijia.core.bench_import")
         parser.add_argument("--skip-demands", action="store_true", help="skip the demands parts (issue 4)")
+        parser.add_argument(
+            "--skip-volunteering", action="store_true", help="skip the volunteer service parts (issue 5)"
+        )
+        parser.add_argument(
+            "--skip-signup-burst", action="store_true", help="skip the 200 concurrent sign-ups (issue 5)"
+        )
         parser.add_argument("--import-rows", type=int, default=100_000)
         parser.add_argument("--output-dir", default=str(Path(settings.BASE_DIR) / "bench" / "results"))
         parser.add_argument(
@@ -243,6 +255,10 @@ class Command(BaseCommand):
         parts, errors = self._pages(runs, warmup)
         if not options["skip_demands"]:
             results["demands"] = self._demands(runs, warmup, errors)
+        if not options["skip_volunteering"]:
+            results["volunteering"] = self._volunteering(
+                runs, warmup, errors, signup=not options["skip_signup_burst"]
+            )
         results["parts"], results["errors"] = parts, errors
         results["checks"] = _checks(parts)
         if not skip_import:
@@ -322,6 +338,21 @@ class Command(BaseCommand):
                 errors["demands"] = str(exc)
                 return {}
 
+    def _volunteering(self, runs: int, warmup: int, errors: dict, *, signup: bool) -> dict:
+        """The member's record, the certificate PDF, the below-minimum list and the sign-up burst
+        (huijia.volunteering.bench); a part that cannot run is reported in `errors`."""
+        _persistent_connections()
+        with override_settings(ROOT_URLCONF=__name__, DEBUG=False, ALLOWED_HOSTS=["testserver"]):
+            try:
+                parts, failures = volunteering_bench.run(
+                    lambda fn: summarise(measure(fn, runs, warmup)), _get, signup=signup
+                )
+            except (volunteering_bench.VolunteeringPartFailed, PartFailed) as exc:
+                errors["volunteering"] = str(exc)
+                return {}
+        errors.update({f"volunteering {name}": message for name, message in failures.items()})
+        return parts
+
     def _zoning(self, runs: int, warmup: int) -> dict:
         """Teams and zones for 600 members and 5,000 households, in memory: median under a second."""
         facts, samples = bench_zoning.run(runs=runs, warmup=warmup)
@@ -377,6 +408,8 @@ class Command(BaseCommand):
         if "zoning" in results:
             self._print_zoning(results["zoning"])
         for line in demands_bench.lines(results.get("demands", {})):
+            write(line)
+        for line in volunteering_bench.lines(results.get("volunteering", {})):
             write(line)
         for name, message in results["errors"].items():
             write(f"FAIL {name}: {message}")

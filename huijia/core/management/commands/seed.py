@@ -47,7 +47,7 @@ class Command(BaseCommand):
         self.stdout.write(
             _(
                 "已生成{scale}数据：{c:,} 个社区、{h:,} 户、{m:,} 名党员、{r:,} 条报到记录、"
-                "{d:,} 条居民诉求，用时 {s:.1f} 秒。"
+                "{d:,} 条居民诉求、{a:,} 项志愿服务活动、{v:,} 条志愿服务记录，用时 {s:.1f} 秒。"
             ).format(
                 scale=_("演示") if scale == "demo" else _("城市规模"),
                 c=len(world.community_ids),
@@ -55,6 +55,8 @@ class Command(BaseCommand):
                 m=counts["members_member"],
                 r=counts["members_registration"],
                 d=counts.get("demands_demand", 0),
+                a=counts.get("volunteering_activity", 0),
+                v=counts.get("volunteering_servicerecord", 0),
                 s=elapsed,
             )
         )
