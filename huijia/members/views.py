@@ -177,6 +177,8 @@ def _home_links() -> dict[str, str]:
         "post": "demands:member_post",
         "services": "demands:lists_my_services",
         "feedback": "demands:feedback_new",
+        "volunteer": "volunteering:home",
+        "volunteer_records": "volunteering:records",
         "logout": "logout",
     }
     return {key: reverse(name) for key, name in names.items()}
