@@ -122,8 +122,8 @@ def busiest_estate() -> tuple[int, int]:
 def typed_case(estate_id: int) -> tuple[Area, str, Demand]:
     """The building with the most open demands of the estate, the start of a problem open there, and
     that demand (it must be offered)."""
-    open_here = Demand.objects.filter(
-        estate_id=estate_id, status__in=sorted(OPEN_STATUSES), area__kind=AreaKind.BUILDING
+    open_here = Demand.objects.filter(  # the form never offers a demand about one household
+        estate_id=estate_id, status__in=sorted(OPEN_STATUSES), area__kind=AreaKind.BUILDING, household=None
     )
     top = open_here.values("area_id").annotate(n=Count("pk")).order_by("-n", "area_id").first()
     if top is None:
@@ -149,8 +149,9 @@ def busiest_street(start: date, end: date) -> Area:
 
 
 def hints(text: str, building: Area) -> list[Demand]:
-    """What the report form computes while typing: the suggested category, then similar open demands."""
-    return duplicates.similar_open(text, building, classify.suggest_category(text))
+    """What the resident's report form computes while typing: the suggested category, then similar
+    open demands that are not about one household."""
+    return duplicates.similar_open(text, building, classify.suggest_category(text), public=True)
 
 
 def run(timer: Timer, client: Client, post: Callable[[Client, str, dict], object]) -> dict:
