@@ -460,10 +460,20 @@ def member_picks(request: HttpRequest, demand_id: int) -> HttpResponse:
 @never_cache
 @require_GET
 def unit_options(request: HttpRequest) -> HttpResponse:
-    """The community's paired work units whose name contains what staff typed, as <option>s (htmx)."""
-    staff_actor(request)
+    """The community's paired work units whose name contains what staff typed, as <option>s (htmx);
+    only for staff who may escalate the community's demands (which unit is paired with which community
+    is as scoped as the pairings themselves)."""
+    actor = staff_actor(request)
     query = request.GET.get("unit_q", "").strip()[:40]
-    units = _work_units(int_or_none(request.GET.get("community")), query)
+    community = Area.objects.filter(pk=int_or_none(request.GET.get("community")) or 0).only("path").first()
+    may_escalate = community is not None and (
+        actor.is_superuser
+        or any(
+            p.startswith(community.path) or community.path.startswith(p)
+            for p in actor.paths(Perm.MANAGE_DEMANDS)
+        )
+    )
+    units = _work_units(community.pk, query) if may_escalate else []
     return render(request, "demands/console/_unit_options.html", {"units": units, "unit_q": query})
 
 

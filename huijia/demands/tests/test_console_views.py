@@ -444,6 +444,9 @@ def test_escalate_to_the_street_or_a_work_unit(world):
     options = reverse("demands:console_unit_options") + f"?community={world.areas['a1'].pk}&unit_q="
     assert "芙蓉区教育局" in client.get(options + "教育").content.decode()
     assert "长沙市自来水公司" not in client.get(options + "自来水").content.decode()  # not paired here
+    for outsider in ("other_staff", "building_head", "unit_organiser"):  # cannot escalate A1's demands
+        assert "芙蓉区教育局" not in browser(world, outsider).get(options + "教育").content.decode()
+    assert "芙蓉区教育局" in browser(world, "estate_secretary").get(options + "教育").content.decode()
 
 
 def test_resolve_with_a_result_and_an_optional_photo(world, media):
