@@ -153,6 +153,7 @@ class Planner:
         self.rating_weights = _cumulative(w for _r, w in RATINGS)
         self.names = {a[0]: a[3] for a in world.areas}
         self.parents = {a[0]: a[1] for a in world.areas}
+        self.unit_names = {unit[0]: unit[1] for unit in world.work_units}
         self.favourites = favourites or {}  # community index -> member id that gets most assignments
         self._index_places()
         self._index_members()
@@ -371,9 +372,10 @@ class Planner:
         """Whistles the demand up after step time `t`: (when it is resolved, or None; by whom)."""
         random, between, place = self.random, self._between, life.place
         sent = t + between(HOUR, 2 * DAY)
-        if random() < 0.5:
-            unit, street = 1 + int(random() * len(self.world.work_units)), None
-            target, label = EscalationTarget.WORK_UNIT, self.world.work_units[unit - 1][1]
+        paired = getattr(self.world, "paired_units", {}).get(place.community_id)
+        if paired and random() < 0.5:  # only to a unit paired with the community (结对共建), or the street
+            unit, street = paired[int(random() * len(paired))], None
+            target, label = EscalationTarget.WORK_UNIT, self.unit_names[unit]
         else:
             unit, street = None, self.parents[place.community_id]
             target, label = EscalationTarget.STREET, self.names[street]

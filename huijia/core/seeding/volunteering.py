@@ -312,7 +312,11 @@ class VolunteerPlanner:
 
     def plan(self) -> None:
         world, rng = self.world, self.rng
-        self._pairings()
+        planned = getattr(world, "pairing_plan", None)
+        if planned is None:
+            self._pairings()
+        else:
+            self.pairings, self.pairings_of = planned
         self._teams()
         self.bench = None if self.demo else bench_member(world)
         per_slot = 3 if self.demo else 12
@@ -692,6 +696,21 @@ def bench_member(world: World) -> int | None:
 
 def _hours(span: timedelta) -> Decimal:
     return Decimal(span.total_seconds() / 3600).quantize(Decimal("0.01"))
+
+
+def plan_pairings(world: World) -> None:
+    """Plans the unit–community pairings before the demands, so that a demand escalated (吹哨) to a work
+    unit goes to one paired with its community, as the service requires: `world.paired_units` maps a
+    community id to its paired unit ids; `plan` later writes the same pairings."""
+    world.pairing_plan = None
+    world.paired_units = {}
+    if not world.community_ids or not world.work_units:
+        return
+    planner = VolunteerPlanner(world)
+    planner.rng = Random(world.scale.seed + 13)  # its own stream: the rest of the plan draws as before
+    planner._pairings()
+    world.pairing_plan = (planner.pairings, planner.pairings_of)
+    world.paired_units = {c: [unit for _id, unit in pairs] for c, pairs in planner.pairings_of.items()}
 
 
 def plan(world: World) -> list[Table]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from huijia.accounts.models import User
 from huijia.core.seeding.logins import BENCH_MEMBER
+from huijia.demands.models import Escalation, EscalationTarget
 from huijia.grid.models import Area, AreaKind
 from huijia.members.models import Member
 from huijia.orgs.models import WorkUnit
@@ -229,6 +230,17 @@ def test_city_members_serve_about_three_times_a_year_with_a_share_below_the_mini
     assert Activity.objects.values("community").distinct().count() == TINY_CITY["communities"]
     assert Activity.objects.filter(starts_at__lt=timezone.now() - timedelta(days=300)).exists()
     assert Activity.objects.filter(starts_at__gt=timezone.now()).exists()
+
+
+@pytest.mark.parametrize("scale", ["demo", "city"])
+def test_seeded_escalations_to_work_units_go_only_to_units_paired_with_the_community(db, settings, scale):
+    settings.DEBUG = True
+    seed(scale=scale, **({} if scale == "demo" else TINY_CITY))
+    sent = Escalation.objects.filter(target=EscalationTarget.WORK_UNIT)
+    pairs = set(Pairing.objects.filter(ended_at=None).values_list("work_unit_id", "community_id"))
+    escalated = set(sent.values_list("work_unit_id", "demand__community_id"))
+    assert escalated, "no demand was escalated to a work unit"
+    assert escalated <= pairs
 
 
 def test_city_ids_continue_after_the_volunteering_seed(city):
