@@ -31,10 +31,15 @@ class Perm(StrEnum):
     # publish activities, posts and tasks; roll call, check-in codes, hour corrections; service teams
     MANAGE_VOLUNTEERING = "manage_volunteering"
     MANAGE_PAIRINGS = "manage_pairings"  # pair work units with communities (结对共建)
+    # set the city's volunteering rules (annual minimum, reminder lead): held over a city path, so in
+    # practice the city's organisation department only (a community's grant never covers its city)
+    MANAGE_POLICY = "manage_policy"
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
-    Role.ORG_DEPT: frozenset({Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID, Perm.MANAGE_PAIRINGS}),
+    Role.ORG_DEPT: frozenset(
+        {Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID, Perm.MANAGE_PAIRINGS, Perm.MANAGE_POLICY}
+    ),
     Role.STREET: frozenset(
         {Perm.VIEW, Perm.EXPORT, Perm.MANAGE_GRID, Perm.RECEIVE_ESCALATIONS, Perm.MANAGE_PAIRINGS}
     ),

@@ -45,7 +45,7 @@ from huijia.core.errors import InvalidInput, NotFound
 from huijia.core.personal import mask_name
 from huijia.members.models import Member
 from huijia.orgs.models import OrgKind, PartyOrg
-from huijia.volunteering.minimum import period_bounds
+from huijia.volunteering.minimum import counted, period_bounds
 from huijia.volunteering.models import Certificate, ServiceRecord
 from huijia.volunteering.records import RECORD_RELATED, organiser_label
 
@@ -124,17 +124,18 @@ def issue_certificate(
     period_from: date | None = None,
     period_to: date | None = None,
 ) -> Certificate:
-    """Issues a certificate of the member's closed records in the period (one transaction, audited).
+    """Issues a certificate of the member's records that count (minimum.counted: closed, hours above
+    zero) in the period (one transaction, audited).
 
-    The records are copied into the row; a period without any closed record is a clear error, since
-    a certificate of nothing helps nobody.
+    The records are copied into the row; a period without any such record is a clear error, since a
+    certificate of nothing helps nobody (an open check-in or a record of 0 hours is not listed).
     """
     first, last = check_period(period_from, period_to)
     member = _member_to_certify(actor, member_id)
     start, end = period_bounds(first, last)
     records = list(
         ServiceRecord.objects.filter(
-            member_id=member.pk, hours__isnull=False, checked_in_at__gte=start, checked_in_at__lt=end
+            counted(), member_id=member.pk, checked_in_at__gte=start, checked_in_at__lt=end
         )
         .select_related(*RECORD_RELATED)
         .order_by("checked_in_at", "pk")

@@ -11,8 +11,11 @@ ranks anyone.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, get_visible, restrict
@@ -26,6 +29,8 @@ from huijia.volunteering.minimum import (
     all_policies,
     city_id_of,
     closed_in,
+    counted,
+    counts,
     policy_for,
     year_bounds,
 )
@@ -108,6 +113,27 @@ def records_for(
     )
 
 
+def record_for(*, actor: Actor, record_id: int) -> ServiceRecord:
+    """One record in scope (the member's own; staff over the community it was served in; the
+    member's work unit), with what a row shows; NotFound otherwise."""
+    found = records_for(actor=actor).filter(pk=record_id).first()
+    if found is None:
+        raise NotFound(_("没有找到这条服务记录"))
+    return found
+
+
+def confirm_url(record: ServiceRecord) -> str:
+    """The absolute address a served resident opens to confirm the service (no account needed)."""
+    path = reverse("volunteering:resident_confirm", args=[record.confirm_token])
+    return settings.HUIJIA_PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def asks_confirmation(record: ServiceRecord, actor: Actor) -> bool:
+    """Whether the record's member may still ask the resident to confirm it: their own record, one
+    that counts, not yet confirmed."""
+    return record.member_id == actor.member_id and counts(record) and record.resident_confirmed_at is None
+
+
 def my_records(*, actor: Actor, year: int | None = None) -> QuerySet[ServiceRecord]:
     """The signed-in member's own records (none for someone who is not a member)."""
     if not actor.member_id:
@@ -126,13 +152,15 @@ def record_years(*, actor: Actor) -> list[int]:
 
 @dataclass(frozen=True)
 class Standing:
-    """Where a member stands this year: what counts, what is still open, and the city's minimum."""
+    """Where a member stands this year: what counts, what is still open, what does not count (0 hours),
+    and the city's minimum."""
 
     year: int
     services: int
     hours: Decimal
     open_records: int
     minimum: int
+    not_counted: int = 0  # closed with 0 hours (minimum.counted): shown, never counted
 
     @property
     def below(self) -> bool:
@@ -145,24 +173,43 @@ class Standing:
 
 def standing_from(records, *, year: int, policy: Policy) -> Standing:
     """The standing computed from the year's records already fetched (a page that lists them)."""
-    closed = [r for r in records if r.hours is not None]
+    done = [r for r in records if counts(r)]
+    still_open = sum(1 for r in records if r.hours is None)
     return Standing(
         year=year,
-        services=len(closed),
-        hours=sum((r.hours for r in closed), Decimal("0.00")),
-        open_records=len(records) - len(closed),
+        services=len(done),
+        hours=sum((r.hours for r in done), Decimal("0.00")),
+        open_records=still_open,
         minimum=policy.annual_minimum,
+        not_counted=len(records) - len(done) - still_open,
     )
 
 
 def member_of(*, actor: Actor, member_id: int | None) -> Member:
-    """The member asked about: oneself by default; another one only in scope (else NotFound)."""
+    """The member asked about: oneself by default. Another member only for staff whose grant covers
+    the member's whole reporting community (community, street, organisation department) or who
+    organise the member's work unit; a building head or an estate secretary who sees the neighbour's
+    household does not reach their service record (NotFound, as for anyone else)."""
     if member_id is None or member_id == actor.member_id:
         if not actor.member_id:
             raise NotFound("只有报到党员有志愿服务记录")
         member_id = actor.member_id
         return Member.objects.select_related("community").get(pk=member_id)
-    return get_visible(Member.objects.select_related("community"), actor, member_id)
+    member = (
+        Member.objects.select_related("community").filter(pk=member_id).first() if member_id > 0 else None
+    )
+    if member is None or not reaches_member(actor, member):
+        raise NotFound()
+    return member
+
+
+def reaches_member(actor: Actor, member: Member) -> bool:
+    """Staff over the member's reporting community, or over the member's work unit (no query)."""
+    if actor.is_superuser:
+        return True
+    if member.community_id and actor.covers(Perm.VIEW, member.community.path):
+        return True
+    return bool(member.work_unit_id) and member.work_unit_id in actor.work_units(Perm.VIEW)
 
 
 def standing_of(*, actor: Actor, member_id: int | None = None, year: int | None = None) -> Standing:
@@ -173,16 +220,18 @@ def standing_of(*, actor: Actor, member_id: int | None = None, year: int | None 
     totals = ServiceRecord.objects.filter(
         member_id=member.pk, checked_in_at__gte=start, checked_in_at__lt=end
     ).aggregate(
-        services=Count("pk", filter=Q(hours__isnull=False)),
-        hours=Sum("hours"),
+        services=Count("pk", filter=counted()),
+        hours_total=Sum("hours", filter=counted()),
+        still_open=Count("pk", filter=Q(hours__isnull=True)),
         total=Count("pk"),
     )
     return Standing(
         year=year,
         services=totals["services"],
-        hours=_cents(totals["hours"]),
-        open_records=totals["total"] - totals["services"],
+        hours=_cents(totals["hours_total"]),
+        open_records=totals["still_open"],
         minimum=policy_for(member.community).annual_minimum,
+        not_counted=totals["total"] - totals["services"] - totals["still_open"],
     )
 
 

@@ -17,4 +17,6 @@ urlpatterns = [
     path("console/volunteer/ledgers/", views.ledgers_page, name="ledgers"),
     path("console/volunteer/ledgers/activities/", views.ledger_activities, name="ledger_activities"),
     path("console/volunteer/ledgers/members/", views.ledger_members, name="ledger_members"),
+    path("console/volunteer/ledgers/unit-members/", views.ledger_unit_members, name="ledger_unit_members"),
+    path("console/volunteer/policy/", views.policy, name="policy"),
 ]

@@ -77,7 +77,7 @@ def test_activity_ledger(held):
     cleanup, clinic = rows
     assert cleanup[3:] == ("志愿活动", "环境整治", "识字岭社区", "3栋楼下、5栋楼下", 2, 2, 3.5, 40)
     assert clinic[5] == "识字岭社区幸福小区党支部"
-    assert clinic[7:10] == (1, 1, 0)  # one signed up, one record still open (no hours yet)
+    assert clinic[7:10] == (1, 0, 0)  # one signed up; the record still open does not count (no hours yet)
     assert AuditLog.objects.filter(action="ledger.volunteer_activities").count() == 1
 
 
