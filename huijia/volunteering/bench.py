@@ -174,7 +174,7 @@ def timer_once(fn: Callable[[], object]) -> float:
 def below_minimum_names(community_id: int, minimum: int = DEFAULT_ANNUAL_MINIMUM) -> list[str]:
     """The names on the list, counted straight from the tables (to check the page)."""
     counted = Q(
-        service_records__hours__isnull=False,
+        service_records__hours__gt=0,
         service_records__checked_in_at__date__gte=year_start(),
     )
     rows = Member.objects.filter(community_id=community_id).annotate(

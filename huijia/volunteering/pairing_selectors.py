@@ -8,7 +8,7 @@ work unit; activities: a work unit publishes joint activities only where it is p
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
@@ -21,6 +21,7 @@ from huijia.core.errors import NotFound
 from huijia.grid.models import Area, AreaKind
 from huijia.members.models import Member
 from huijia.orgs.models import WorkUnit
+from huijia.volunteering.minimum import counted, year_bounds
 from huijia.volunteering.models import Activity, Pairing, ServiceRecord
 
 CENT = Decimal("0.01")
@@ -152,7 +153,7 @@ def joint_activities(pairing: Pairing) -> tuple[list[Activity], JointSummary]:
     """The pairing's joint activities (共建活动), newest first, each with `participants` (members who
     served), `services` and `hours` (finished records) and people served; and their totals. These
     count for both sides: the community and the unit. Two queries."""
-    finished = Q(records__hours__isnull=False)
+    finished = counted("records__")
     rows = list(
         Activity.objects.filter(pairing=pairing)
         .annotate(
@@ -164,7 +165,7 @@ def joint_activities(pairing: Pairing) -> tuple[list[Activity], JointSummary]:
         .order_by("-starts_at", "-pk")
     )
     members = (
-        ServiceRecord.objects.filter(activity__pairing=pairing, hours__isnull=False)
+        ServiceRecord.objects.filter(counted(), activity__pairing=pairing)
         .values("member_id")
         .distinct()
         .count()
@@ -288,14 +289,6 @@ def unit_choices(actor: Actor) -> list[WorkUnit]:
     )
 
 
-def year_bounds(year: int) -> tuple[datetime, datetime]:
-    tz = timezone.get_current_timezone()
-    return (
-        datetime.combine(date(year, 1, 1), time.min, tzinfo=tz),
-        datetime.combine(date(year + 1, 1, 1), time.min, tzinfo=tz),
-    )
-
-
 @dataclass
 class UnitService:
     work_unit: WorkUnit
@@ -321,8 +314,8 @@ def unit_service(*, actor: Actor, work_unit_id: int, year: int) -> UnitService:
         raise NotFound()
     start, end = year_bounds(year)
     records = restrict(ServiceRecord.objects.all(), actor).filter(
+        counted(),
         member__work_unit_id=work_unit_id,
-        hours__isnull=False,
         checked_in_at__gte=start,
         checked_in_at__lt=end,
     )

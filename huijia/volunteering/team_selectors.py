@@ -16,6 +16,7 @@ from huijia.accounts.scope import Actor, get_visible, restrict
 from huijia.grid.models import Area, AreaKind
 from huijia.members import selectors as member_selectors
 from huijia.members.models import Member
+from huijia.volunteering.minimum import counted
 from huijia.volunteering.models import (
     Activity,
     ActivityStatus,
@@ -130,7 +131,7 @@ def team_record(*, team: ServiceTeam) -> list[YearRecord]:
     for row in held:
         years[row["year"]] = YearRecord(row["year"], activities=row["n"], people_served=row["people"] or 0)
     served = (
-        ServiceRecord.objects.filter(activity__service_team=team, hours__isnull=False)
+        ServiceRecord.objects.filter(counted(), activity__service_team=team)
         .annotate(year=ExtractYear("checked_in_at"))
         .values("year")
         .annotate(n=Count("pk"), who=Count("member", distinct=True), hours=Sum("hours"))

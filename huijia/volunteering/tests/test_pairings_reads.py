@@ -88,6 +88,7 @@ def test_joint_activities_count_participants_hours_and_people_served(world):
     record(
         slot2, world.members["pending_member"], hours=None, checked_in_at=slot2.starts_at
     )  # still checked in: not counted
+    record(slot, world.members["pending_member"], hours="0")  # 0 hours: not a service either
     rows, total = joint_activities(pairing)
     assert [a.title for a in rows] == ["共建活动：义诊", "共建活动：清理楼道"]
     assert [(a.participants, a.services, a.hours) for a in rows] == [

@@ -258,6 +258,7 @@ def test_the_team_record_counts_per_year_services_hours_and_people_served(world)
     record(morning, world.members["member"])
     record(afternoon, world.members["member"], hours="1.25")
     record(afternoon, world.members["other_member"], hours=None, checked_in_at=afternoon.starts_at)  # open
+    record(morning, world.members["pending_member"], hours="0")  # 0 hours: not a service
     cancelled = make_activity(world, organiser_kind=OrganiserKind.TEAM, service_team=team, people_served=99)
     cancelled.status = ActivityStatus.CANCELLED
     cancelled.save()
