@@ -3,9 +3,11 @@
 Thin over huijia.volunteering.attendance (writes) and attendance_selectors (reads), like the screens.
 - a member: check in and out with the code of the QR shown at the venue, their own records, a
   correction request on one of them;
-- the organiser of a slot: the current code (for a kiosk or a projector), roll call, the slot's
-  attendance, deciding corrections, the people an activity served;
-- anyone holding a record's confirmation token (the served resident): read it and confirm it once.
+- the organiser of a slot: the current code (for a kiosk or a projector), roll call (untick to take a
+  roll-call record back; the waitlisted may be ticked), walk-ins found by name, removing a wrong record
+  with a reason, the slot's attendance, deciding corrections (never their own), the people served;
+- anyone holding a record's confirmation token (the served resident): read it and confirm it once;
+  the record's own member cannot.
 Hours are strings with two decimals ("1.50"). Check-in is optional: roll call alone is enough.
 """
 
@@ -71,9 +73,12 @@ class RecordOut(Schema):
     checked_out_at: datetime | None
     hours: str | None = Field(description="null while checked in; two decimals, never beyond the slot")
     resident_confirmed_at: datetime | None
+    note: str = Field(
+        "", description="why a closed record of 0 hours does not count (e.g. both scans before the start)"
+    )
 
 
-def _record(r: ServiceRecord, activity_title: str | None = None) -> dict:
+def _record(r: ServiceRecord, activity_title: str | None = None, slot=None) -> dict:
     return {
         "id": r.pk,
         "member": {"id": r.member_id, "name": r.member.name},
@@ -86,6 +91,7 @@ def _record(r: ServiceRecord, activity_title: str | None = None) -> dict:
         "checked_out_at": r.checked_out_at,
         "hours": _hours(r.hours),
         "resident_confirmed_at": r.resident_confirmed_at,
+        "note": attendance.not_counted_reason(r, slot or r.slot) if r.hours == 0 else "",
     }
 
 
@@ -108,6 +114,11 @@ class RollCallIn(Schema):
     hours: dict[int, Decimal] = Field(
         default_factory=dict, description="member id → hours, for those who stayed less than the slot"
     )
+    absent: list[int] = Field(
+        default_factory=list,
+        max_length=5000,
+        description="member ids unticked: their roll-call records are removed (scanned ones stay)",
+    )
     close_open: bool = Field(False, description="check out, at the slot's end, everyone still checked in")
 
 
@@ -115,7 +126,24 @@ class RollCallOut(Schema):
     created: int
     updated: int
     closed: int
-    skipped_qr: int = Field(description="ticked but already recorded by scanning: left as scanned")
+    skipped_qr: int = Field(description="ticked or unticked but recorded by scanning: left as scanned")
+    removed: int = Field(description="unticked: roll-call records removed")
+    confirmed: int = Field(description="waitlisted people who came and got a free place")
+
+
+class WalkInIn(Schema):
+    member_id: int
+    hours: Decimal | None = Field(None, description="default the slot's length; never more")
+
+
+class CandidateOut(Schema):
+    id: int
+    name: str
+    building: str
+
+
+class RemoveIn(Schema):
+    reason: str = Field(..., max_length=200, description="the member reads it")
 
 
 class CorrectionOut(Schema):
@@ -227,7 +255,7 @@ def _confirmation(r: ServiceRecord) -> dict:
 
 
 def _with_member(record: ServiceRecord) -> ServiceRecord:
-    return ServiceRecord.objects.select_related("member", "activity").get(pk=record.pk)
+    return ServiceRecord.objects.select_related("member", "activity", "slot").get(pk=record.pk)
 
 
 @router.post(
@@ -293,16 +321,62 @@ def qr_code(request: HttpRequest, slot_id: int):
     summary="现场点名",
 )
 def roll_call(request: HttpRequest, slot_id: int, payload: RollCallIn):
-    """Records those present (confirmed places only), hours defaulting to the slot's length. Records
-    made by scanning are left alone. 400 for hours beyond the slot or someone not signed up."""
+    """Records those present (signed up, waitlisted included, or already recorded as walk-ins), hours
+    defaulting to the slot's length; `absent` takes roll-call records back. Records made by scanning
+    are left alone. A waitlisted member who came gets a free place. 400 for hours beyond the slot or
+    someone not on the list (add them with POST .../walk-ins)."""
     result = attendance.roll_call(
         actor=actor(request),
         slot_id=slot_id,
         present=payload.present,
         hours=payload.hours,
+        absent=payload.absent,
         close_open=payload.close_open,
     )
     return result.__dict__
+
+
+@router.get(
+    "/volunteer/slots/{int:slot_id}/walk-in-candidates",
+    response={200: list[CandidateOut], **errors(401, 404, 422)},
+    summary="按姓名查找可补记的党员",
+)
+def walk_in_candidates(request: HttpRequest, slot_id: int, q: str = Query("", max_length=20)):
+    """Members reported in the activity's community (team members for a team-only activity) whose
+    name contains `q`, not yet signed up for or recorded in the slot; at most 20. Empty without `q`."""
+    slot = selectors.slot_for(actor=actor(request), slot_id=slot_id, perm=Perm.MANAGE_VOLUNTEERING)
+    return [
+        {"id": m.pk, "name": m.name, "building": m.household.building.name if m.household else ""}
+        for m in selectors.walk_in_candidates(slot=slot, query=q)
+    ]
+
+
+@router.post(
+    "/volunteer/slots/{int:slot_id}/walk-ins",
+    response={201: RecordOut, **WRITE_ERRORS},
+    summary="补记到场的人",
+)
+def add_walk_in(request: HttpRequest, slot_id: int, payload: WalkInIn):
+    """Records someone who came without a confirmed place; a waitlisted member gets a free place. 400
+    `not_in_community` / `not_eligible`, 409 `already_recorded`."""
+    record = attendance.add_walk_in(
+        actor=actor(request), slot_id=slot_id, member_id=payload.member_id, hours=payload.hours
+    )
+    return Status(201, _record(_with_member(record)))
+
+
+@router.delete(
+    "/volunteer/slots/{int:slot_id}/records/{int:record_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="删除一条签到记录",
+)
+def remove_record(request: HttpRequest, slot_id: int, record_id: int, payload: RemoveIn):
+    """Removes a wrong record of the slot (and its corrections) with a reason the member reads;
+    audited. Organisers only."""
+    attendance.remove_record(
+        actor=actor(request), slot_id=slot_id, record_id=record_id, reason=payload.reason
+    )
+    return Status(204, None)
 
 
 @router.get(
@@ -329,7 +403,7 @@ def slot_attendance(request: HttpRequest, slot_id: int):
             "hours": _hours(attendance.slot_hours(slot)),
         },
         "people_served": slot.activity.people_served,
-        "records": [_record(r, title) for r in selectors.attendance_of(slot)],
+        "records": [_record(r, title, slot) for r in selectors.attendance_of(slot)],
         "pending_corrections": [
             _correction(c) for c in selectors.corrections_for(actor=who, slot_id=slot.pk)
         ],
@@ -417,6 +491,7 @@ def confirmation(request: HttpRequest, token: str):
     summary="居民确认服务",
 )
 def confirm(request: HttpRequest, token: str, payload: ConfirmIn):
-    """Confirms once (409 `already_confirmed` after), with an optional comment."""
-    attendance.confirm_service(token=token, comment=payload.comment)
+    """Confirms once (409 `already_confirmed` after), with an optional comment. 403 `own_record` when
+    the signed-in caller is the record's member."""
+    attendance.confirm_service(token=token, comment=payload.comment, actor=actor(request))
     return _confirmation(selectors.record_by_token(token=token))

@@ -9,17 +9,22 @@ department) see attendance but change nothing.
 """
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, restrict
 from huijia.core.errors import NotFound
+from huijia.members.models import Member, Registration, RegistrationStatus
 from huijia.volunteering.models import (
+    ACTIVE_ENROLMENT,
     Activity,
+    Audience,
     CorrectionStatus,
     Enrolment,
     EnrolmentStatus,
     HoursCorrection,
     ServiceRecord,
+    ServiceTeamMember,
     Slot,
 )
 
@@ -62,7 +67,7 @@ def attendance_of(slot: Slot) -> list[ServiceRecord]:
 
 
 def confirmed_of(slot: Slot) -> list[Enrolment]:
-    """The slot's confirmed places (the roll-call list), in sign-up order, with the member."""
+    """The slot's confirmed places, in sign-up order, with the member."""
     return list(
         Enrolment.objects.filter(slot=slot, status=EnrolmentStatus.CONFIRMED)
         .select_related("member")
@@ -70,12 +75,70 @@ def confirmed_of(slot: Slot) -> list[Enrolment]:
     )
 
 
+def signed_up_of(slot: Slot) -> list[Enrolment]:
+    """The roll-call list: confirmed places in sign-up order, then the waitlist in its order."""
+    rows = list(
+        Enrolment.objects.filter(slot=slot, status__in=ACTIVE_ENROLMENT)
+        .select_related("member")
+        .order_by("created_at", "pk")
+    )
+    return sorted(rows, key=lambda e: e.status != EnrolmentStatus.CONFIRMED)
+
+
+MAX_WALK_IN_PICKS = 20
+
+
+def _reported_in(community_id: int) -> QuerySet[Registration]:
+    return Registration.objects.filter(community_id=community_id, status=RegistrationStatus.APPROVED)
+
+
+def _team_members(team_id: int | None) -> QuerySet[ServiceTeamMember]:
+    return ServiceTeamMember.objects.filter(team_id=team_id, ended_at__isnull=True)
+
+
+def walk_in_refusal(activity: Activity, member_id: int) -> tuple[str, str] | None:
+    """(code, message) when this member may not be recorded as a walk-in of the activity, else None:
+    they must report in the activity's community (approved registration), and a team-only activity
+    takes only the team's members."""
+    if not _reported_in(activity.community_id).filter(member_id=member_id).exists():
+        return "not_in_community", _("只能补记在本社区报到的党员")
+    if (
+        activity.audience == Audience.TEAM
+        and not _team_members(activity.service_team_id).filter(member_id=member_id).exists()
+    ):
+        return "not_eligible", _("这个活动只面向本服务队的队员")
+    return None
+
+
+def walk_in_candidates(*, slot: Slot, query: str) -> list[Member]:
+    """Members the organiser may add as walk-ins, by name (nothing without a name typed): reported in
+    the activity's community, open to the activity, not yet signed up for or recorded in the slot."""
+    query = (query or "").strip()[:20]
+    if not query:
+        return []
+    activity = slot.activity
+    rows = Member.objects.filter(
+        pk__in=_reported_in(activity.community_id).values("member_id"), name__contains=query
+    )
+    if activity.audience == Audience.TEAM:
+        rows = rows.filter(pk__in=_team_members(activity.service_team_id).values("member_id"))
+    rows = rows.exclude(
+        pk__in=Enrolment.objects.filter(slot=slot, status__in=ACTIVE_ENROLMENT).values("member_id")
+    ).exclude(pk__in=ServiceRecord.objects.filter(slot=slot).values("member_id"))
+    return list(
+        rows.select_related("household", "household__building").order_by("name", "pk")[:MAX_WALK_IN_PICKS]
+    )
+
+
 def corrections_for(
     *, actor: Actor, pending_only: bool = True, slot_id: int | None = None
 ) -> QuerySet[HoursCorrection]:
-    """Hours corrections on the slots the actor organises, oldest request first."""
+    """Hours corrections on the slots the actor organises, oldest request first; never the actor's own
+    (an organiser who is also a member does not decide their own hours)."""
     slots = slots_for(actor, Perm.MANAGE_VOLUNTEERING)
     qs = HoursCorrection.objects.filter(record__slot__in=slots.values("pk"))
+    if actor.member_id:
+        qs = qs.exclude(record__member_id=actor.member_id)
     if pending_only:
         qs = qs.filter(status=CorrectionStatus.PENDING)
     if slot_id is not None:

@@ -4,10 +4,11 @@ Organiser (community staff, the estate's branch secretary, a paired unit, a serv
 on a phone at the venue:
 - 签到二维码 /console/volunteer/slots/<id>/qr/: a big QR code that changes every minute (htmx reload
   when the countdown ends);
-- 现场点名 /console/volunteer/slots/<id>/roll-call/: tick who came, hours default to the slot's length;
+- 现场点名 /console/volunteer/slots/<id>/roll-call/: tick who came (the waitlisted too), hours default to
+  the slot's length; untick to take a roll-call record back; add a walk-in found by name;
 and at a desk:
-- 签到情况 /console/volunteer/slots/<id>/attendance/: who checked in and out, how, the hours; pending
-  corrections to decide; people served;
+- 签到情况 /console/volunteer/slots/<id>/attendance/: who checked in and out, how, the hours; removing a
+  wrong record with a reason; pending corrections to decide (never one's own); people served;
 - 时长更正 /console/volunteer/corrections/: every pending correction of the slots they organise.
 Member, on a phone: scanning the code (/v/scan/<slot>/<code>/, sign-in needed), one record with the
 link the served resident scans, a correction request. Resident, no account: /v/confirm/<token>/.
@@ -37,7 +38,9 @@ from huijia.volunteering.forms_attendance import (
     CorrectionForm,
     DecideForm,
     PeopleServedForm,
+    RemoveRecordForm,
     RollCallForm,
+    WalkInForm,
 )
 from huijia.volunteering.models import AttendanceMethod, CorrectionStatus, ServiceRecord, Slot
 
@@ -113,7 +116,7 @@ def scan(request: HttpRequest, slot_id: int, code: str) -> HttpResponse:
         except ServiceError as exc:
             context["error"], status = exc.message, exc.status
         else:
-            context.update(done=step, record=record)
+            context.update(done=step, record=record, not_counted=attendance.not_counted_reason(record, slot))
             return render(request, "volunteering/attendance/scan.html", context)
     verdict = checkin_codes.check_code(slot, code)
     if verdict != checkin_codes.CodeCheck.OK and "error" not in context:
@@ -126,6 +129,7 @@ def scan(request: HttpRequest, slot_id: int, code: str) -> HttpResponse:
     record = selectors.my_open_record(actor=actor, slot_id=slot.pk)
     context["record"] = record
     context["next_step"] = "out" if record is not None and record.method == AttendanceMethod.QR else "in"
+    context["before_start"] = timezone.now() < slot.starts_at
     return render(request, "volunteering/attendance/scan.html", context, status=status)
 
 
@@ -136,10 +140,29 @@ def _roll_call_form(slot: Slot, data=None) -> RollCallForm:
     recorded = {r.member_id: r for r in selectors.attendance_of(slot)}
     return RollCallForm(
         data,
-        enrolments=selectors.confirmed_of(slot),
+        enrolments=selectors.signed_up_of(slot),
         default_hours=attendance.slot_hours(slot),
         recorded=recorded,
     )
+
+
+def _roll_call_page(
+    request, slot: Slot, form: RollCallForm, *, walk_in: WalkInForm | None = None, status=200
+):
+    query = request.GET.get("q", "").strip()[:20]
+    context = {
+        "slot": slot,
+        "form": form,
+        "ended": timezone.now() >= slot.ends_at,
+        "open_count": sum(
+            1 for line in form.lines() if line.record is not None and line.record.hours is None
+        ),
+        "slot_hours": attendance.slot_hours(slot),
+        "walk_in": walk_in or WalkInForm(),
+        "candidates": selectors.walk_in_candidates(slot=slot, query=query),
+        "q": query,
+    }
+    return render(request, "volunteering/attendance/roll_call.html", context, status=status)
 
 
 @login_required
@@ -147,7 +170,8 @@ def _roll_call_form(slot: Slot, data=None) -> RollCallForm:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def roll_call(request: HttpRequest, slot_id: int) -> HttpResponse:
-    """Tick who came; hours default to the slot's length. Scanned records are shown and left alone."""
+    """Tick who came (the waitlisted too); hours default to the slot's length. Unticking someone takes
+    their roll-call record back. Scanned records are shown and left alone."""
     actor = actor_for(request.user)
     slot = _organised(actor, slot_id)
     form = _roll_call_form(slot, request.POST if request.method == "POST" else None)
@@ -160,6 +184,7 @@ def roll_call(request: HttpRequest, slot_id: int) -> HttpResponse:
                     slot_id=slot.pk,
                     present=form.present(),
                     hours=form.hours(),
+                    absent=form.absent(),
                     close_open="close_open" in request.POST,
                 )
             except ServiceError as exc:
@@ -170,25 +195,63 @@ def roll_call(request: HttpRequest, slot_id: int) -> HttpResponse:
                 return redirect("volunteering:roll_call", slot.pk)
         else:
             status = 400
-    context = {
-        "slot": slot,
-        "form": form,
-        "ended": timezone.now() >= slot.ends_at,
-        "open_count": sum(1 for _e, r, *_x in form.rows if r is not None and r.hours is None),
-        "slot_hours": attendance.slot_hours(slot),
-    }
-    return render(request, "volunteering/attendance/roll_call.html", context, status=status)
+    return _roll_call_page(request, slot, form, status=status)
 
 
 def _roll_call_message(result: attendance.RollCallResult) -> str:
     parts = [_("已记录 %(n)s 人") % {"n": result.created}]
     if result.updated:
         parts.append(_("改了 %(n)s 人的时长") % {"n": result.updated})
+    if result.removed:
+        parts.append(_("取消了 %(n)s 人的点名记录") % {"n": result.removed})
+    if result.confirmed:
+        parts.append(_("%(n)s 位候补的人转为已报名") % {"n": result.confirmed})
     if result.closed:
         parts.append(_("统一签退 %(n)s 人") % {"n": result.closed})
     if result.skipped_qr:
         parts.append(_("%(n)s 人已扫码签到，保留扫码记录") % {"n": result.skipped_qr})
     return "，".join(parts)
+
+
+@login_required
+@_404
+@never_cache
+@require_GET
+def walk_in_picks(request: HttpRequest, slot_id: int) -> HttpResponse:
+    """The walk-in picker filtered by name (an htmx fragment of the roll-call page)."""
+    slot = _organised(actor_for(request.user), slot_id)
+    query = request.GET.get("q", "").strip()[:20]
+    context = {"slot": slot, "candidates": selectors.walk_in_candidates(slot=slot, query=query), "q": query}
+    return render(request, "volunteering/attendance/_walk_in_picks.html", context)
+
+
+@login_required
+@_404
+@require_POST
+def walk_in(request: HttpRequest, slot_id: int) -> HttpResponse:
+    """Records a walk-in (or a waitlisted member) picked by name; back to the roll call."""
+    actor = actor_for(request.user)
+    slot = _organised(actor, slot_id)
+    form = WalkInForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            record = attendance.add_walk_in(
+                actor=actor,
+                slot_id=slot.pk,
+                member_id=form.cleaned_data["member"],
+                hours=form.cleaned_data["hours"],
+            )
+        except ServiceError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            form.add_service_error(exc)
+            status = exc.status
+        else:
+            name = ServiceRecord.objects.filter(pk=record.pk).values_list("member__name", flat=True).first()
+            messages.success(request, _("已补记 %(n)s 到场") % {"n": name})
+            return redirect("volunteering:roll_call", slot.pk)
+    return _roll_call_page(request, slot, _roll_call_form(slot), walk_in=form, status=status)
 
 
 # --- the organiser's attendance screen and corrections (console) -----------------------------------
@@ -210,6 +273,8 @@ def _attendance_context(actor: Actor, slot: Slot, **forms) -> dict:
         or PeopleServedForm(initial={"people_served": slot.activity.people_served}),
         "decide_forms": forms.get("decide_forms", {}),
         "slot_hours": attendance.slot_hours(slot),
+        "remove_form": forms.get("remove_form"),
+        "remove_id": forms.get("remove_id"),
     }
 
 
@@ -243,6 +308,30 @@ def people_served(request: HttpRequest, slot_id: int) -> HttpResponse:
         messages.success(request, _("已保存服务群众人次"))
         return redirect("volunteering:slot_attendance", slot.pk)
     context = _attendance_context(actor, slot, served_form=form)
+    return render(request, "volunteering/attendance/slot.html", context, status=400)
+
+
+@login_required
+@_404
+@require_POST
+def remove_record(request: HttpRequest, slot_id: int, record_id: int) -> HttpResponse:
+    """Removes a wrong record of the slot with a reason (audited; the member is told)."""
+    actor = actor_for(request.user)
+    slot = _organised(actor, slot_id)
+    form = RemoveRecordForm(request.POST)
+    if form.is_valid():
+        try:
+            attendance.remove_record(
+                actor=actor, slot_id=slot.pk, record_id=record_id, reason=form.cleaned_data["reason"]
+            )
+        except ServiceError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("已删除这条记录"))
+            return redirect("volunteering:slot_attendance", slot.pk)
+    context = _attendance_context(actor, slot, remove_form=form, remove_id=record_id)
     return render(request, "volunteering/attendance/slot.html", context, status=400)
 
 
@@ -311,6 +400,7 @@ def record(request: HttpRequest, record_id: int) -> HttpResponse:
         "corrections": list(item.corrections.all()),
         "confirm_url": url,
         "confirm_qr": qr_svg(url, _("居民确认服务")) if item.resident_confirmed_at is None else "",
+        "not_counted": attendance.not_counted_reason(item, item.slot),
     }
     return render(request, "volunteering/attendance/record.html", context)
 
@@ -358,18 +448,26 @@ def request_correction(request: HttpRequest, record_id: int) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def resident_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The served resident's page; signing in is not needed. The member opening their own link is told
+    to hand it to the resident, and cannot confirm it."""
+    actor = actor_for(request.user)
     item = selectors.record_by_token(token=token)
     form = ConfirmForm(request.POST or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                item = attendance.confirm_service(token=token, comment=form.cleaned_data["comment"])
+                attendance.confirm_service(token=token, comment=form.cleaned_data["comment"], actor=actor)
                 item = selectors.record_by_token(token=token)
             except ServiceError as exc:
                 form.add_service_error(exc)
                 status = exc.status
         else:
             status = 400
-    context = {"record": item, "member_name": mask_name(item.member.name), "form": form}
+    context = {
+        "record": item,
+        "member_name": mask_name(item.member.name),
+        "form": form,
+        "own": attendance.is_own_record(actor, item),
+    }
     return render(request, "volunteering/attendance/confirm.html", context, status=status)
