@@ -11,7 +11,7 @@ a member sees the activities open to them and changes only their own sign-ups.
 """
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.test import Client
@@ -36,9 +36,10 @@ from huijia.tests.test_permission_matrix import (
 )
 from huijia.volunteering import activities as services
 from huijia.volunteering import activity_selectors as selectors
-from huijia.volunteering.activities import ActivityInput, SlotInput
+from huijia.volunteering.activities import ActivityInput, Recurrence, ShiftTime, SlotInput
 from huijia.volunteering.models import (
     Activity,
+    ActivityKind,
     Audience,
     Enrolment,
     OrganiserKind,
@@ -60,6 +61,12 @@ def activities_world() -> World:
     pairing = Pairing.objects.create(
         work_unit=w.units["u1"], community=w.areas["a1"], starts_on=date(2024, 1, 1)
     )
+    w.pairings = {
+        "a1": pairing,
+        "a2": Pairing.objects.create(
+            work_unit=w.units["u2"], community=w.areas["a2"], starts_on=date(2024, 1, 1)
+        ),
+    }
     w.activities = {
         "a1": make_activity(w, title="A1活动"),
         "a2": make_activity(
@@ -84,6 +91,23 @@ def activities_world() -> World:
         ),
     }
     w.slots = {k: a.slots.get() for k, a in w.activities.items()}
+    # two service posts (not among KINDS: the reads above do not change), with two shifts each
+    w.posts = {
+        "a1_post": make_activity(
+            w,
+            title="A1值守岗",
+            kind=ActivityKind.POST,
+            slots=[("党群服务中心", 24, 3, 2), ("党群服务中心", 48, 3, 2)],
+        ),
+        "a2_post": make_activity(
+            w,
+            title="A2值守岗",
+            community="a2",
+            kind=ActivityKind.POST,
+            creator="other_staff",
+            slots=[("党群服务中心", 24, 3, 2), ("党群服务中心", 48, 3, 2)],
+        ),
+    }
     w.enrolments = {
         "a1_member": enrol(w.slots["a1"], w.members["member"]),
         "a2_other": enrol(w.slots["a2"], w.members["other_member"]),
@@ -109,6 +133,10 @@ ENROLMENTS = {
     k: (lambda w, k=k: w.enrolments[k].pk) for k in ("a1_member", "a2_other", "estate_member", "unit_other")
 }
 A1_KINDS = {"a1", "estate", "team", "unit"}
+POSTS = {k: (lambda w, k=k: w.posts[k].pk) for k in ("a1_post", "a2_post")}
+POST_SLOTS = {k: (lambda w, k=k: w.posts[k].slots.order_by("starts_at").last().pk) for k in POSTS}
+MANAGE_POSTS = {"staff": {"a1_post"}, "other_staff": {"a2_post"}}
+PAIRING_OF = {"a1": "a1", "a2": "a2", "estate": "a1", "team": "a1", "unit": "a1"}
 
 SEE = {  # the console's reads (staff in scope, the organising unit, the team's leader)
     **everyone(ALL_STAFF_A, set(KINDS)),
@@ -170,6 +198,29 @@ def edit(a, pk, w):
     return services.update_activity(actor=a, activity_id=pk, title="改过的活动")
 
 
+def change_slot(a, pk, w):
+    s = Slot.objects.get(pk=pk)
+    data = SlotInput(venue="社区广场", starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity + 5)
+    return services.change_slot(actor=a, slot_id=pk, data=data)
+
+
+def recurrence() -> Recurrence:
+    first = timezone.localdate() + timedelta(days=10)
+    return Recurrence(
+        date_from=first,
+        date_to=first + timedelta(days=6),
+        weekdays=frozenset(range(7)),
+        times=(ShiftTime(time(9, 0), time(12, 0)),),
+        venue="党群服务中心",
+        capacity=2,
+    )
+
+
+def link_pairing(a, pk, w):
+    kind = next(k for k, act in w.activities.items() if act.pk == pk)
+    return services.set_pairing(actor=a, activity_id=pk, pairing_id=w.pairings[PAIRING_OF[kind]].pk)
+
+
 OPS = [
     Op(
         "view an activity (console)",
@@ -215,6 +266,20 @@ OPS = [
         lambda a, pk, w: services.close_activity(actor=a, activity_id=pk),
         MANAGE,
     ),
+    Op("change a slot", targets(SLOTS), change_slot, MANAGE),
+    Op(
+        "remove a slot",
+        targets(POST_SLOTS),
+        lambda a, pk, w: services.remove_slot(actor=a, slot_id=pk),
+        MANAGE_POSTS,
+    ),
+    Op(
+        "extend a post",
+        targets(POSTS),
+        lambda a, pk, w: services.extend_post(actor=a, activity_id=pk, recurrence=recurrence()),
+        MANAGE_POSTS,
+    ),
+    Op("link a pairing", targets(ACTIVITIES), link_pairing, MANAGE),
     Op("sign up", targets(SLOTS), lambda a, pk, w: services.sign_up(actor=a, slot_id=pk), JOIN),
     Op(
         "cancel a sign-up",
@@ -307,15 +372,64 @@ def reached_over_http(client, op: HttpOp, target) -> bool:
 
 
 def put_attempt(client, pk) -> bool:
+    return write_attempt(client, "put", f"{V}/activities/{pk}", {"title": "改过的活动"})
+
+
+def write_attempt(client, method: str, path: str, body=None) -> bool:
+    """A PUT or DELETE: reached unless 401, 403 or 404 (a 409 is the state check, after the scope)."""
     from django.db import transaction
 
     with transaction.atomic():
-        r = client.put(f"{V}/activities/{pk}", {"title": "改过的活动"}, content_type="application/json")
+        call = getattr(client, method)
+        r = call(path, body, content_type="application/json") if body is not None else call(path)
         transaction.set_rollback(True)
     if r.status_code in (401, 403, 404):
         return False
-    assert r.status_code < 300, (r.status_code, r.content)
+    assert r.status_code < 300 or r.status_code == 409, (r.status_code, r.content)
     return True
+
+
+def slot_body(w, pk) -> dict:
+    s = Slot.objects.get(pk=pk)
+    return {
+        "venue": "社区广场",
+        "starts_at": s.starts_at.isoformat(),
+        "ends_at": s.ends_at.isoformat(),
+        "capacity": s.capacity + 5,
+    }
+
+
+RECURRENCE_BODY = {
+    "date_from": (timezone.localdate() + timedelta(days=10)).isoformat(),
+    "date_to": (timezone.localdate() + timedelta(days=16)).isoformat(),
+    "weekdays": [0, 1, 2, 3, 4, 5, 6],
+    "times": [{"starts": "09:00", "ends": "12:00"}],
+    "venue": "党群服务中心",
+    "capacity": 2,
+}
+
+
+@pytest.mark.django_db
+def test_the_new_writes_through_the_api(world: World, clients):
+    """Changing and removing slots, more shifts for a post, the joint-activity link: the same reach as
+    the services."""
+
+    def pairing_body(pk):
+        kind = next(k for k, act in world.activities.items() if act.pk == pk)
+        return {"pairing_id": world.pairings[PAIRING_OF[kind]].pk}
+
+    cases = [
+        ("change a slot", SLOTS, lambda pk: ("put", f"{V}/slots/{pk}", slot_body(world, pk))),
+        ("remove a slot", POST_SLOTS, lambda pk: ("delete", f"{V}/slots/{pk}", None)),
+        ("extend a post", POSTS, lambda pk: ("post", f"{V}/activities/{pk}/shifts", RECURRENCE_BODY)),
+        ("link a pairing", ACTIVITIES, lambda pk: ("put", f"{V}/activities/{pk}/pairing", pairing_body(pk))),
+    ]
+    for name, spec, request in cases:
+        got = {
+            actor: {t for t, make in spec.items() if write_attempt(clients[actor], *request(make(world)))}
+            for actor in ACTORS
+        }
+        assert got == {actor: OPS_BY_NAME[name].allowed.get(actor, set()) for actor in ACTORS}, name
 
 
 @pytest.mark.django_db
@@ -361,6 +475,8 @@ def test_the_console_and_phone_pages_follow_the_same_rules(world: World, clients
 
     pages = [
         ("console_activity", ACTIVITIES, SEE),
+        ("console_slot_edit", SLOTS, MANAGE),
+        ("console_post_extend", POSTS, MANAGE_POSTS),
         ("console_roster", SLOTS, SEE),
         ("activity", ACTIVITIES, SEE_AS_MEMBER),
     ]

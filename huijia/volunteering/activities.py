@@ -3,13 +3,15 @@
 Each step is one function and one transaction, with its permission check and its audit row.
 
 Who may do what:
-- publish, edit, cancel, close: whoever organises the activity — community staff over the community
-  (organiser kind community), the estate's branch secretary (estate), a service team's leader or the
-  community's staff (team), a work unit's organiser for a community it is actively paired with
-  (work_unit: a joint activity of the pairing);
+- publish, edit (slots still to come; started ones stay as they are), extend a post's shifts, cancel,
+  close, link to a pairing (community and estate activities): whoever organises the activity —
+  community staff over the community (organiser kind community), the estate's branch secretary
+  (estate), a service team's leader or the community's staff (team), a work unit's organiser for a
+  community it is actively paired with (work_unit: a joint activity of the pairing);
 - sign up, give a place back: a member with an approved registration the activity is open to (any
   such member; those reporting in the activity's community; the team's active members); the organiser
-  may also take someone off a slot's list;
+  may also take someone off a slot's list; a place may be given back after sign-up was closed, until
+  the slot starts (the waitlist still moves up);
 - every slot has a capacity: signing up when it is full puts the member on the waitlist, and a place
   given back goes to the first in line (by the time they signed up), who is told.
 
@@ -45,6 +47,7 @@ from huijia.volunteering.models import (
     OrganiserKind,
     Pairing,
     ServiceCategory,
+    ServiceRecord,
     ServiceTeam,
     ServiceTeamMember,
     Slot,
@@ -56,7 +59,7 @@ MAX_DESCRIPTION = 2000
 MAX_VENUE = 100
 MAX_LABEL = 32
 MAX_REASON = 200
-MAX_SLOTS = 500  # a post's shifts over a season
+MAX_SLOTS = 1200  # a year-round post of three shifts a day (366 × 3) fits
 MAX_CAPACITY = 10000  # a task's places (S3: 2,400 members)
 MAX_SLOT_HOURS = 24
 MAX_POST_DAYS = 366
@@ -103,6 +106,8 @@ class ActivityInput:
     estate_id: int | None = None  # for an estate branch's activity
     service_team_id: int | None = None  # for a team's activity
     work_unit_id: int | None = None  # for a work unit's (default: the organiser's only unit)
+    # a joint activity (共建活动) of a community or estate with a unit actively paired with the community
+    pairing_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,8 +130,9 @@ class Recurrence:
     skip: frozenset[date] = field(default=frozenset())
 
 
-def shifts(recurrence: Recurrence) -> tuple[SlotInput, ...]:
-    """The shifts a recurrence makes, in order of time (a pure function: the form previews it)."""
+def shifts(recurrence: Recurrence, *, after: datetime | None = None) -> tuple[SlotInput, ...]:
+    """The shifts a recurrence makes, in order of time (a pure function: the form previews it); with
+    `after`, shifts starting at or before it (today's shifts already under way) are left out."""
     r = recurrence
     if r.date_to < r.date_from:
         raise _bad("date_to", _("结束日期不能早于开始日期"), "bad_period")
@@ -141,21 +147,28 @@ def shifts(recurrence: Recurrence) -> tuple[SlotInput, ...]:
             raise _bad("times", _("班次的结束时间要晚于开始时间"), "bad_shift_time")
     tz = timezone.get_current_timezone()
     out = []
+    skipped = 0
     day = r.date_from
     while day <= r.date_to:
         if day.weekday() in r.weekdays and day not in r.skip:
             for t in sorted(r.times, key=lambda t: t.starts):
+                starts_at = datetime.combine(day, t.starts, tzinfo=tz)
+                if after is not None and starts_at <= after:
+                    skipped += 1
+                    continue
                 out.append(
                     SlotInput(
                         venue=r.venue,
                         label=t.label,
-                        starts_at=datetime.combine(day, t.starts, tzinfo=tz),
+                        starts_at=starts_at,
                         ends_at=datetime.combine(day, t.ends, tzinfo=tz),
                         capacity=r.capacity,
                     )
                 )
         day += timedelta(days=1)
     if not out:
+        if skipped:
+            raise _bad("date_from", _("这段日期里的班次都已经开始了，请选择以后的日期"), "no_shifts")
         raise _bad("weekdays", _("这段日期里没有所选的星期，排不出班"), "no_shifts")
     return tuple(out)
 
@@ -231,6 +244,33 @@ def _organiser(actor: Actor, data: ActivityInput) -> Organiser:
     raise _bad("organiser_kind", _("请选择发布方"), "bad_organiser")
 
 
+JOINT_KINDS = (OrganiserKind.COMMUNITY, OrganiserKind.ESTATE)
+
+
+def _joint_pairing(pairing_id: int, *, kind: str, community_id: int) -> Pairing:
+    """The pairing a community's or an estate's activity is to count for: in force today, with the
+    activity's community; refused with a plain reason otherwise."""
+    if kind not in JOINT_KINDS:
+        message = _("只有社区或小区党支部发布的活动可以设为结对共建活动")
+        raise _bad("pairing_id", message, "pairing_not_for_kind")
+    pairing = Pairing.objects.filter(active_q(), pk=pairing_id).select_related("work_unit").first()
+    if pairing is None or pairing.community_id != community_id:
+        message = _("请选择和本社区正在结对共建的单位")
+        raise _bad("pairing_id", message, "bad_pairing")
+    return pairing
+
+
+def _with_pairing(organiser: Organiser, pairing_id: int | None) -> Organiser:
+    if pairing_id is None:
+        return organiser
+    if organiser.kind == OrganiserKind.WORK_UNIT:  # already its unit's joint activity
+        if organiser.pairing is None or organiser.pairing.pk != pairing_id:
+            raise _bad("pairing_id", _("单位发布的活动自动算作本单位的结对共建活动"), "bad_pairing")
+        return organiser
+    organiser.pairing = _joint_pairing(pairing_id, kind=organiser.kind, community_id=organiser.community.pk)
+    return organiser
+
+
 # --- publishing -----------------------------------------------------------------------------------------
 
 
@@ -291,7 +331,7 @@ def _span(activity: Activity) -> None:
 def publish_activity(*, actor: Actor, data: ActivityInput) -> Activity:
     """Publishes an activity, a post or a task with its slots; members may sign up at once."""
     title, description = _check_fields(data)
-    organiser = _organiser(actor, data)
+    organiser = _with_pairing(_organiser(actor, data), data.pairing_id)
     slots = _slots(data.slots, now=timezone.now())
     activity = Activity.objects.create(
         kind=data.kind,
@@ -329,15 +369,18 @@ def publish_activity(*, actor: Actor, data: ActivityInput) -> Activity:
         kind=data.kind,
         organiser=organiser.kind,
         slots=len(slots),
+        **({"pairing": organiser.pairing.pk} if organiser.pairing else {}),
     )
     return activity
 
 
 def publish_post(*, actor: Actor, data: ActivityInput, recurrence: Recurrence) -> Activity:
-    """A service post (服务岗) with recurring shifts generated from weekdays, times and a date range."""
+    """A service post (服务岗) with recurring shifts generated from weekdays, times and a date range;
+    shifts that have already started (a range from today) are left out."""
     from dataclasses import replace
 
-    return publish_activity(actor=actor, data=replace(data, kind=ActivityKind.POST, slots=shifts(recurrence)))
+    slots = shifts(recurrence, after=timezone.now())
+    return publish_activity(actor=actor, data=replace(data, kind=ActivityKind.POST, slots=slots))
 
 
 # --- the organiser's changes ----------------------------------------------------------------------------
@@ -373,6 +416,17 @@ def _active_user_ids(slot_ids: Iterable[int]) -> list[int]:
     return sorted(set(rows.values_list("member__user_id", flat=True)))
 
 
+def _when(slot: Slot) -> str:
+    return timezone.localtime(slot.starts_at).strftime("%m月%d日 %H:%M")
+
+
+def _tell_holders(activity: Activity, slot_ids: Iterable[int]) -> None:
+    text = _("您报名的“{t}”时间或地点有调整，请查看。").format(t=activity.title)
+    url = reverse("volunteering:activity", args=[activity.pk])
+    for user_id in _active_user_ids(slot_ids):
+        notify(user_id=user_id, text=text, url=url)
+
+
 @transaction.atomic
 def update_activity(
     *,
@@ -382,48 +436,70 @@ def update_activity(
     description: str = "",
     slots: tuple[SlotInput, ...] | None = None,
 ) -> Activity:
-    """Changes the title, description and slots before the activity starts.
+    """Changes the title, description and the slots still to come — also once the activity (a standing
+    post) has begun: slots that have started stay as they are.
 
-    `slots` is the whole new list (None: unchanged): slots with an `id` are changed, those without are
-    added, existing slots left out are removed (only while nobody is signed up for them). A slot's
+    `slots` is the new list (None: unchanged): slots with an `id` are changed, those without are added
+    (they must start later), slots still to come that are left out are removed (only while nobody is
+    signed up for them). Started slots are kept whether listed or not, and may not be changed. A slot's
     capacity may not drop below those confirmed; raising it gives the new places to the waitlist.
+    Refused once every slot has started, unless slots are added.
     """
     activity = _managed(actor, activity_id)
     _require_published(activity)
     now = timezone.now()
-    if activity.starts_at and activity.starts_at <= now:
-        raise Conflict(_("活动已经开始，不能再修改"), code="started")
+    adds = slots is not None and any(s.id is None for s in slots)
+    if not adds and not activity.slots.filter(starts_at__gt=now).exists():
+        raise Conflict(_("活动的时段都已经开始了，不能再修改"), code="started")
     activity.title = _text(title, "title", limit=MAX_TITLE, required=_("请填写名称"))
     activity.description = _text(description, "description", limit=MAX_DESCRIPTION)
     activity.save(update_fields=["title", "description"])
-    changed = 0
+    changed: list[int] = []
     if slots is not None:
         changed = _replace_slots(activity, _slots(slots, now=now), now)
         _span(activity)
-    audit(actor=actor, action="volunteering.update", target=activity, slots_changed=changed)
+    audit(actor=actor, action="volunteering.update", target=activity, slots_changed=len(changed))
     if changed:
-        text = _("您报名的“{t}”时间或地点有调整，请查看。").format(t=activity.title)
-        url = reverse("volunteering:activity", args=[activity.pk])
-        for user_id in _active_user_ids(activity.slots.values_list("pk", flat=True)):
-            notify(user_id=user_id, text=text, url=url)
+        _tell_holders(activity, changed)
     return activity
 
 
-def _replace_slots(activity: Activity, wanted: list[SlotInput], now: datetime) -> int:
-    existing = {s.pk: s for s in Slot.objects.select_for_update().filter(activity=activity)}
-    changed = 0
-    keep = {s.id for s in wanted if s.id is not None}
-    if keep - set(existing):
-        raise _bad("slots", _("时段不属于这个活动"), "unknown_slot")
-    for pk, slot in existing.items():
-        if pk not in keep:
-            if slot.confirmed or slot.waitlisted:
-                raise _bad("slots", _("“{v}”已有人报名，不能删除这个时段").format(v=slot.venue), "slot_taken")
-            slot.delete()
-            changed += 1
-    for s in wanted:
-        if s.id is None:
-            Slot.objects.create(
+def _change_slot(slot: Slot, s: SlotInput, activity: Activity, now: datetime) -> bool:
+    """Applies one slot's new venue, times and places (slot row locked by the caller)."""
+    new = (s.venue.strip(), (s.label or "").strip(), s.starts_at, s.ends_at, s.capacity)
+    old = (slot.venue, slot.label, slot.starts_at, slot.ends_at, slot.capacity)
+    if new == old:
+        return False
+    if slot.starts_at <= now:
+        message = _("{w}“{v}”的时段已经开始，不能再修改").format(w=_when(slot), v=slot.venue)
+        raise _bad("slots", message, "slot_started")
+    if s.capacity < slot.confirmed:
+        message = _("“{v}”已有{n}人报名，名额不能少于{n}").format(v=slot.venue, n=slot.confirmed)
+        raise _bad("slots", message, "capacity_below_confirmed")
+    if s.starts_at <= now:
+        raise _bad("slots", _("开始时间已经过去了，请选择以后的时间"), "in_the_past")
+    slot.venue, slot.label, slot.starts_at, slot.ends_at, slot.capacity = new
+    slot.save(update_fields=["venue", "label", "starts_at", "ends_at", "capacity"])
+    _promote(slot, activity)
+    return True
+
+
+def _removal_refusal(slot: Slot, now: datetime) -> tuple[str, str] | None:
+    """Why a slot may not be removed (message, code), or None: only slots still to come that nobody
+    signed up for (or checked in to, 30 minutes early) go."""
+    if slot.starts_at <= now:
+        return _("{w}“{v}”的时段已经开始，不能删除").format(w=_when(slot), v=slot.venue), "slot_started"
+    if slot.confirmed or slot.waitlisted:
+        return _("“{v}”已有人报名，不能删除这个时段").format(v=slot.venue), "slot_taken"
+    if ServiceRecord.objects.filter(slot=slot).exists():
+        return _("“{v}”已有人签到，不能删除这个时段").format(v=slot.venue), "slot_has_records"
+    return None
+
+
+def _new_slots(activity: Activity, wanted: Iterable[SlotInput]) -> list[Slot]:
+    return Slot.objects.bulk_create(
+        [
+            Slot(
                 activity=activity,
                 venue=s.venue.strip(),
                 label=(s.label or "").strip(),
@@ -431,22 +507,133 @@ def _replace_slots(activity: Activity, wanted: list[SlotInput], now: datetime) -
                 ends_at=s.ends_at,
                 capacity=s.capacity,
             )
-            changed += 1
-            continue
-        slot = existing[s.id]
-        if s.capacity < slot.confirmed:
-            message = _("“{v}”已有{n}人报名，名额不能少于{n}").format(v=slot.venue, n=slot.confirmed)
-            raise _bad("slots", message, "capacity_below_confirmed")
-        if s.starts_at <= now and s.starts_at != slot.starts_at:
-            raise _bad("slots", _("开始时间已经过去了，请选择以后的时间"), "in_the_past")
-        new = (s.venue.strip(), (s.label or "").strip(), s.starts_at, s.ends_at, s.capacity)
-        old = (slot.venue, slot.label, slot.starts_at, slot.ends_at, slot.capacity)
-        if new != old:
-            slot.venue, slot.label, slot.starts_at, slot.ends_at, slot.capacity = new
-            slot.save(update_fields=["venue", "label", "starts_at", "ends_at", "capacity"])
-            _promote(slot, activity)
-            changed += 1
+            for s in wanted
+        ]
+    )
+
+
+def _check_total(activity: Activity) -> None:
+    if activity.slots.count() > MAX_SLOTS:
+        raise _bad("slots", _("一个活动最多安排{n}个时段").format(n=MAX_SLOTS), "too_many_slots")
+
+
+def _replace_slots(activity: Activity, wanted: list[SlotInput], now: datetime) -> list[int]:
+    """The ids of the slots changed, kept or removed (removed ones: nobody to tell)."""
+    existing = {s.pk: s for s in Slot.objects.select_for_update().filter(activity=activity)}
+    changed: list[int] = []
+    keep = {s.id for s in wanted if s.id is not None}
+    if keep - set(existing):
+        raise _bad("slots", _("时段不属于这个活动"), "unknown_slot")
+    for pk, slot in existing.items():
+        if pk not in keep and slot.starts_at > now:  # started slots stay, listed or not
+            if refusal := _removal_refusal(slot, now):
+                raise _bad("slots", *refusal)
+            slot.delete()
+            changed.append(pk)
+    added = [s for s in wanted if s.id is None]
+    for s in wanted:
+        if s.id is not None and _change_slot(existing[s.id], s, activity, now):
+            changed.append(s.id)
+    if added:
+        changed += [slot.pk for slot in _new_slots(activity, added) if slot.pk]
+        _check_total(activity)
     return changed
+
+
+def _slot_of_managed(actor: Actor, slot_id: int) -> tuple[Activity, Slot]:
+    activity_id = Slot.objects.filter(pk=slot_id).values_list("activity_id", flat=True).first()
+    if activity_id is None:
+        raise NotFound()
+    activity = _managed(actor, activity_id)
+    _require_published(activity)
+    return activity, Slot.objects.select_for_update().get(pk=slot_id)
+
+
+@transaction.atomic
+def change_slot(*, actor: Actor, slot_id: int, data: SlotInput) -> Slot:
+    """Changes one slot still to come (a post's shift, say): venue, label, times, places — never fewer
+    places than those confirmed; those signed up are told. Started slots stay as they are."""
+    activity, slot = _slot_of_managed(actor, slot_id)
+    now = timezone.now()
+    from dataclasses import replace
+
+    _check_slot(replace(data, id=slot.pk), 0, now=now)
+    if _change_slot(slot, data, activity, now):
+        _span(activity)
+        audit(actor=actor, action="volunteering.change_slot", target=slot, activity=activity.pk)
+        _tell_holders(activity, [slot.pk])
+    return slot
+
+
+@transaction.atomic
+def remove_slot(*, actor: Actor, slot_id: int) -> Activity:
+    """Removes a slot still to come that nobody signed up for (a shift no longer needed); an activity
+    keeps at least one slot (to call it off, cancel it)."""
+    activity, slot = _slot_of_managed(actor, slot_id)
+    if refusal := _removal_refusal(slot, timezone.now()):
+        message, code = refusal
+        raise Conflict(message, code=code)
+    if not activity.slots.exclude(pk=slot.pk).exists():
+        raise Conflict(_("这是活动唯一的时段，不能删除；不办了请取消活动"), code="last_slot")
+    detail = {"venue": slot.venue, "starts_at": slot.starts_at.isoformat()}
+    slot.delete()
+    _span(activity)
+    audit(actor=actor, action="volunteering.remove_slot", target=activity, slot=slot_id, **detail)
+    return activity
+
+
+@transaction.atomic
+def extend_post(*, actor: Actor, activity_id: int, recurrence: Recurrence) -> int:
+    """Adds a post's shifts from a recurrence (more weeks, another shift a day), also after the post has
+    begun; shifts already started and shifts already there (same start, end and venue) are left out.
+    Returns how many shifts were added."""
+    activity = _managed(actor, activity_id)
+    _require_published(activity)
+    if activity.kind != ActivityKind.POST:
+        raise _bad("kind", _("只有服务岗可以按周期加班次，其他活动请在修改页面加时段"), "not_a_post")
+    now = timezone.now()
+    there = set(
+        Slot.objects.filter(activity=activity).values_list("starts_at", "ends_at", "venue").order_by()
+    )
+    wanted = [
+        s for s in shifts(recurrence, after=now) if (s.starts_at, s.ends_at, s.venue.strip()) not in there
+    ]
+    if not wanted:
+        raise _bad("date_from", _("这些班次都已经排过了"), "no_new_shifts")
+    for i, s in enumerate(wanted):
+        _check_slot(s, i, now=now)
+    if len(there) + len(wanted) > MAX_SLOTS:
+        raise _bad("slots", _("一个活动最多安排{n}个时段").format(n=MAX_SLOTS), "too_many_slots")
+    _new_slots(activity, wanted)
+    _span(activity)
+    audit(actor=actor, action="volunteering.extend_post", target=activity, added=len(wanted))
+    return len(wanted)
+
+
+@transaction.atomic
+def set_pairing(*, actor: Actor, activity_id: int, pairing_id: int | None) -> Activity:
+    """Links a community's or an estate's activity to an active pairing of its community (a joint
+    activity, 共建活动: it counts for both sides), or unlinks it (None)."""
+    activity = _managed(actor, activity_id)
+    if activity.status == ActivityStatus.CANCELLED:
+        raise Conflict(_("这个活动已经取消了"), code="cancelled")
+    if activity.organiser_kind == OrganiserKind.WORK_UNIT:
+        message = _("单位发布的活动自动算作本单位的结对共建活动")
+        raise Conflict(message, code="pairing_not_for_kind")
+    if activity.organiser_kind not in JOINT_KINDS:
+        message = _("只有社区或小区党支部发布的活动可以设为结对共建活动")
+        raise Conflict(message, code="pairing_not_for_kind")
+    was = activity.pairing_id
+    if pairing_id is None:
+        activity.pairing = None
+    else:
+        activity.pairing = _joint_pairing(
+            pairing_id, kind=activity.organiser_kind, community_id=activity.community_id
+        )
+    if activity.pairing_id != was:
+        activity.save(update_fields=["pairing"])
+        audit(actor=actor, action="volunteering.link_pairing", target=activity, pairing=pairing_id, was=was)
+    return activity
 
 
 @transaction.atomic
@@ -529,6 +716,15 @@ def _open_for_changes(slot: Slot, now: datetime) -> None:
         raise Conflict(_("这个时段已经开始了，不能再报名或取消"), code="started")
 
 
+def _open_for_giving_back(slot: Slot, now: datetime) -> None:
+    """A place may be given back until the slot starts, also once sign-up was closed (报名已结束):
+    the waitlist still moves up."""
+    if slot.activity.status == ActivityStatus.CANCELLED:
+        raise Conflict(_("这个活动已经取消了"), code="cancelled")
+    if slot.starts_at <= now:
+        raise Conflict(_("这个时段已经开始了，不能再报名或取消"), code="started")
+
+
 @transaction.atomic
 def sign_up(*, actor: Actor, slot_id: int) -> Enrolment:
     """A member signs up for a slot (报名) or claims a shift or a task (领岗): a place if one is left,
@@ -594,7 +790,8 @@ def _promote(slot: Slot, activity: Activity) -> list[Enrolment]:
 @transaction.atomic
 def cancel_enrolment(*, actor: Actor, enrolment_id: int) -> Enrolment:
     """The member gives their place back (or leaves the waitlist); the organiser may take someone off.
-    A confirmed place goes to the first in line, who is told."""
+    A confirmed place goes to the first in line, who is told. Possible until the slot starts, also
+    after sign-up was closed; not once the activity is cancelled."""
     slot_id = Enrolment.objects.filter(pk=enrolment_id).values_list("slot_id", flat=True).first()
     if slot_id is None:
         raise NotFound()
@@ -606,7 +803,7 @@ def cancel_enrolment(*, actor: Actor, enrolment_id: int) -> Enrolment:
         raise NotFound()
     if enrolment.status not in ACTIVE_ENROLMENT:
         raise Conflict(_("这个报名已经取消了"), code="already_cancelled")
-    _open_for_changes(slot, timezone.now())
+    _open_for_giving_back(slot, timezone.now())
     was = enrolment.status
     enrolment.status = EnrolmentStatus.CANCELLED
     enrolment.save(update_fields=["status", "changed_at"])

@@ -10,6 +10,7 @@ Two ways to reach an activity:
 A member's own sign-ups are theirs alone (Enrolment's scope: member_id).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -49,6 +50,7 @@ from huijia.volunteering.models import (
     ServiceTeamMember,
     Slot,
 )
+from huijia.volunteering.pairing_selectors import active_q
 
 SOON_DAYS = 3
 WEEK_DAYS = 7
@@ -313,12 +315,18 @@ def activities_for(
     period: str | None = None,
     perm: Perm = Perm.VIEW,
     visible: bool = False,
+    service_team_id: int | None = None,
+    pairing_id: int | None = None,
 ) -> QuerySet[Activity]:
     """The activities in the actor's scope (`visible`: also those open to them as a member, or signed
     up for), last started first, with their slot counts, places and sign-ups summed."""
     qs = visible_activities(actor=actor) if visible else restrict(Activity.objects.all(), actor, perm)
     if community_id is not None:
         qs = qs.filter(community_id=community_id)
+    if service_team_id is not None:
+        qs = qs.filter(service_team_id=service_team_id)
+    if pairing_id is not None:
+        qs = qs.filter(pairing_id=pairing_id)
     if kind:
         qs = qs.filter(kind=kind)
     if status:
@@ -347,7 +355,7 @@ def activities_for(
 def activity_for(*, actor: Actor, activity_id: int) -> Activity:
     """One activity in the actor's scope, with its slots in order (`slot_rows`)."""
     qs = Activity.objects.select_related(
-        "community", "estate", "service_team", "work_unit", "pairing", "created_by"
+        "community", "estate", "service_team", "work_unit", "pairing__work_unit", "created_by"
     ).prefetch_related(
         Prefetch("slots", queryset=Slot.objects.order_by("starts_at", "pk"), to_attr="slot_rows")
     )
@@ -371,6 +379,15 @@ def api_activity(*, actor: Actor, activity_id: int) -> Activity:
     if activity is None:
         raise NotFound()
     return activity
+
+
+def slot_for(*, actor: Actor, slot_id: int) -> Slot:
+    """One slot in the actor's scope, with its activity (the organiser's slot edit page)."""
+    qs = Slot.objects.select_related("activity", "activity__community")
+    slot = restrict(qs, actor).filter(pk=slot_id).first()
+    if slot is None:
+        raise NotFound()
+    return slot
 
 
 @dataclass
@@ -467,3 +484,24 @@ def organiser_options(*, actor: Actor) -> list[OrganiserOption]:
             label = f"{p.work_unit.name} · 结对{p.community.name}"
             out.append(OrganiserOption(f"pairing:{p.pk}", label, OrganiserKind.WORK_UNIT, p.community_id))
     return out
+
+
+# --- joint activities (共建活动): the pairings a community or estate activity may count for ---------
+
+
+def joint_pairings(*, community_ids: Iterable[int]) -> list[Pairing]:
+    """The pairings in force today of these communities (those the actor may publish for as community
+    staff or estate secretary), for the forms' "结对共建" choice; the services check them again."""
+    ids = sorted(set(community_ids))
+    if not ids:
+        return []
+    return list(
+        Pairing.objects.filter(active_q(), community_id__in=ids)
+        .select_related("work_unit", "community")
+        .order_by("community__name", "work_unit__name", "pk")[:200]
+    )
+
+
+def joint_community_ids(options: list[OrganiserOption]) -> set[int]:
+    """The communities of the organiser options that may hold a joint activity (community, estate)."""
+    return {o.community_id for o in options if o.kind in (OrganiserKind.COMMUNITY, OrganiserKind.ESTATE)}

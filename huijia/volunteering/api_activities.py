@@ -11,7 +11,7 @@ from ninja.responses import Status
 from huijia.api import PageQuery, actor, errors
 from huijia.volunteering import activities as services
 from huijia.volunteering import activity_selectors as selectors
-from huijia.volunteering.activities import ActivityInput, Recurrence, ShiftTime, SlotInput
+from huijia.volunteering.activities import MAX_SLOTS, ActivityInput, Recurrence, ShiftTime, SlotInput
 from huijia.volunteering.models import (
     Activity,
     ActivityKind,
@@ -76,15 +76,32 @@ class ActivityIn(Schema):
     estate_id: int | None = None
     service_team_id: int | None = None
     work_unit_id: int | None = None
-    slots: list[SlotIn] = Field([], max_length=500, description="the slots; for a post, or give `recurrence`")
-    recurrence: RecurrenceIn | None = Field(None, description="a post's shifts, generated (instead of slots)")
+    pairing_id: int | None = Field(
+        None,
+        description="joint activity (共建活动) of a community or estate: an active pairing of the community",
+    )
+    slots: list[SlotIn] = Field(
+        [], max_length=MAX_SLOTS, description="the slots; for a post, or give `recurrence`"
+    )
+    recurrence: RecurrenceIn | None = Field(
+        None, description="a post's shifts, generated (instead of slots); shifts already started are left out"
+    )
 
 
 class ActivityChangeIn(Schema):
     title: str = Field(max_length=100)
     description: str = Field("", max_length=2000)
     slots: list[SlotIn] | None = Field(
-        None, max_length=500, description="the whole new list (with ids of kept slots); omitted: unchanged"
+        None,
+        max_length=MAX_SLOTS,
+        description="the new list (with ids of kept slots; slots still to come left out are removed, started "
+        "slots stay as they are, listed or not); omitted: unchanged",
+    )
+
+
+class PairingIn(Schema):
+    pairing_id: int | None = Field(
+        description="an active pairing of the activity's community; null: not joint"
     )
 
 
@@ -150,6 +167,8 @@ class ActivityPage(Schema):
 
 class ActivityQuery(PageQuery):
     community_id: int | None = None
+    service_team_id: int | None = Field(None, description="a service team's activities")
+    pairing_id: int | None = Field(None, description="a pairing's joint activities (共建活动)")
     kind: ActivityKind | None = None
     status: ActivityStatus | None = None
     period: str | None = Field(None, pattern="^(upcoming|month|past)$", description="upcoming, month or past")
@@ -327,6 +346,8 @@ def list_activities(request: HttpRequest, filters: Query[ActivityQuery]):
         status=filters.status.value if filters.status else None,
         period=filters.period,
         visible=True,
+        service_team_id=filters.service_team_id,
+        pairing_id=filters.pairing_id,
     )
     rows = qs[filters.offset : filters.offset + filters.limit]
     return {
@@ -355,20 +376,12 @@ def publish_activity(request: HttpRequest, payload: ActivityIn):
         estate_id=payload.estate_id,
         service_team_id=payload.service_team_id,
         work_unit_id=payload.work_unit_id,
+        pairing_id=payload.pairing_id,
         slots=_slot_inputs(payload.slots) or (),
     )
     who = actor(request)
     if payload.recurrence is not None:
-        r = payload.recurrence
-        recurrence = Recurrence(
-            date_from=r.date_from,
-            date_to=r.date_to,
-            weekdays=frozenset(r.weekdays),
-            times=tuple(ShiftTime(t.starts, t.ends, t.label) for t in r.times),
-            venue=r.venue,
-            capacity=r.capacity,
-        )
-        created = services.publish_post(actor=who, data=data, recurrence=recurrence)
+        created = services.publish_post(actor=who, data=data, recurrence=_recurrence(payload.recurrence))
     else:
         created = services.publish_activity(actor=who, data=data)
     return Status(201, _detail(request, created.pk))
@@ -390,8 +403,9 @@ def get_activity(request: HttpRequest, activity_id: int):
     summary="修改志愿活动",
 )
 def change_activity(request: HttpRequest, activity_id: int, payload: ActivityChangeIn):
-    """Changes the title, description and slots before it starts (409 once started, cancelled or closed);
-    a slot's capacity never drops below those confirmed."""
+    """Changes the title, description and the slots still to come, also once it has begun (a standing
+    post): started slots stay as they are (a change to one is refused). 409 once every slot has started
+    (unless slots are added), or cancelled or closed; a slot's capacity never drops below those confirmed."""
     services.update_activity(
         actor=actor(request),
         activity_id=activity_id,
@@ -411,6 +425,72 @@ def cancel_activity(request: HttpRequest, activity_id: int, payload: ReasonIn):
     """Calls the activity off; everyone signed up or waiting is told, with the reason."""
     services.cancel_activity(actor=actor(request), activity_id=activity_id, reason=payload.reason)
     return _detail(request, activity_id)
+
+
+def _recurrence(r: RecurrenceIn) -> Recurrence:
+    return Recurrence(
+        date_from=r.date_from,
+        date_to=r.date_to,
+        weekdays=frozenset(r.weekdays),
+        times=tuple(ShiftTime(t.starts, t.ends, t.label) for t in r.times),
+        venue=r.venue,
+        capacity=r.capacity,
+    )
+
+
+@router.put(
+    "/volunteer/activities/{activity_id}/pairing",
+    response={200: ActivityOut, **errors(400, 401, 403, 404, 409, 422)},
+    summary="设为结对共建活动",
+)
+def set_pairing(request: HttpRequest, activity_id: int, payload: PairingIn):
+    """Links a community's or an estate's activity to an active pairing of its community (共建活动: it
+    counts for the community and the unit), or unlinks it (null). 400 for a pairing not in force with
+    its community; 409 for an activity of a team or a unit, or a cancelled one."""
+    services.set_pairing(actor=actor(request), activity_id=activity_id, pairing_id=payload.pairing_id)
+    return _detail(request, activity_id)
+
+
+@router.post(
+    "/volunteer/activities/{activity_id}/shifts",
+    response={201: ActivityOut, **errors(400, 401, 403, 404, 409, 422)},
+    summary="服务岗加排班次",
+)
+def extend_post(request: HttpRequest, activity_id: int, payload: RecurrenceIn):
+    """Adds a post's shifts from a recurrence (more weeks, another shift a day), also once it has begun;
+    shifts already started or already there are left out (400 when none is left)."""
+    services.extend_post(actor=actor(request), activity_id=activity_id, recurrence=_recurrence(payload))
+    return Status(201, _detail(request, activity_id))
+
+
+@router.put(
+    "/volunteer/slots/{slot_id}",
+    response={200: SlotOut, **errors(400, 401, 403, 404, 409, 422)},
+    summary="修改时段（班次）",
+)
+def change_slot(request: HttpRequest, slot_id: int, payload: SlotIn):
+    """Changes one slot still to come: venue, label, times, places (never fewer than confirmed); those
+    signed up are told. 400 for a slot that has started."""
+    data = SlotInput(
+        venue=payload.venue,
+        label=payload.label,
+        starts_at=payload.starts_at,
+        ends_at=payload.ends_at,
+        capacity=payload.capacity,
+    )
+    return _slot(services.change_slot(actor=actor(request), slot_id=slot_id, data=data))
+
+
+@router.delete(
+    "/volunteer/slots/{slot_id}",
+    response={200: ActivityOut, **errors(400, 401, 403, 404, 409, 422)},
+    summary="删除时段（班次）",
+)
+def remove_slot(request: HttpRequest, slot_id: int):
+    """Removes a slot still to come that nobody signed up for; returns the activity. 409 once it has
+    started, or for the activity's only slot."""
+    activity = services.remove_slot(actor=actor(request), slot_id=slot_id)
+    return _detail(request, activity.pk)
 
 
 @router.post(
@@ -470,7 +550,8 @@ def sign_up(request: HttpRequest, slot_id: int):
 )
 def cancel_enrolment(request: HttpRequest, enrolment_id: int):
     """Gives the place back (or leaves the waitlist); the first in line gets it and is told. The
-    organiser may also take someone off. 409 once cancelled or once the slot has started."""
+    organiser may also take someone off. Possible after sign-up was closed, until the slot starts;
+    409 once cancelled, once the activity is cancelled or once the slot has started."""
     return _enrolment(services.cancel_enrolment(actor=actor(request), enrolment_id=enrolment_id))
 
 

@@ -60,12 +60,19 @@ def organiser_fields(data: dict, options: list[OrganiserOption]) -> dict:
     }
 
 
+def pairing_choices(pairings) -> list[tuple[str, str]]:
+    """The "结对共建" choice: the community's active pairings, by unit and community."""
+    rows = [(str(p.pk), f"{p.work_unit.name}（{p.community.name}）") for p in pairings]
+    return [("", _("不是结对共建活动")), *rows]
+
+
 class _Common(ServiceErrorsMixin, forms.Form):
     service_field_aliases = {
         "community_id": "organiser",
         "estate_id": "organiser",
         "service_team_id": "organiser",
         "organiser_kind": "organiser",
+        "pairing_id": "pairing",
         "slots": None,
     }
 
@@ -77,10 +84,24 @@ class _Common(ServiceErrorsMixin, forms.Form):
         label=_("内容"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
     )
 
-    def __init__(self, *args, options: list[OrganiserOption], **kwargs):
+    pairing = forms.TypedChoiceField(
+        label=_("结对共建"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text=_(
+            "和本社区结对的单位一起办的活动，选上后也算作单位的共建活动（社区、小区党支部发布时可选）。"
+        ),
+    )
+
+    def __init__(self, *args, options: list[OrganiserOption], pairings=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.options = options
         self.fields["organiser"].choices = [(o.value, o.label) for o in options]
+        if pairings:
+            self.fields["pairing"].choices = pairing_choices(pairings)
+        else:
+            del self.fields["pairing"]
 
     def activity_input(self, **extra) -> ActivityInput:
         d = self.cleaned_data
@@ -89,6 +110,7 @@ class _Common(ServiceErrorsMixin, forms.Form):
             category=d["category"],
             audience=d["audience"],
             description=d["description"],
+            pairing_id=d.get("pairing"),
             **organiser_fields(d, self.options),
             **extra,
         )
@@ -119,7 +141,7 @@ class SlotForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     venue = forms.CharField(label=_("地点"), max_length=100)
     label = forms.CharField(label=_("班次"), max_length=32, required=False)
-    day = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     starts = forms.TimeField(label=_("开始"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     ends = forms.TimeField(label=_("结束"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     capacity = forms.IntegerField(label=_("名额"), min_value=1, max_value=10000)
@@ -162,13 +184,17 @@ def slot_inputs(formset) -> tuple[SlotInput, ...]:
     return tuple(f.slot_input() for f in formset.forms if f.cleaned_data)
 
 
-class PostForm(_Common):
-    """A service post: one venue, shifts on some weekdays at up to three times a day, between two dates."""
+class ShiftsForm(forms.Form):
+    """A post's shifts: one venue, on some weekdays at up to three times a day, between two dates."""
 
     venue = forms.CharField(label=_("地点"), max_length=100)
     capacity = forms.IntegerField(label=_("每班人数"), min_value=1, max_value=10000, initial=2)
-    date_from = forms.DateField(label=_("从"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("到"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=_("从"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("到"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     weekdays = forms.TypedMultipleChoiceField(
         label=_("每周哪几天"), choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple
     )
@@ -214,6 +240,36 @@ class PostForm(_Common):
             venue=d["venue"],
             capacity=d["capacity"],
         )
+
+
+class PostForm(_Common, ShiftsForm):
+    """A new service post: what it is, who organises it, and its shifts."""
+
+
+class ExtendForm(ServiceErrorsMixin, ShiftsForm):
+    """More shifts for a post that is running (more weeks, another shift a day)."""
+
+    service_field_aliases = {"slots": None, "kind": None}
+
+
+class OneSlotForm(ServiceErrorsMixin, SlotForm):
+    """One slot still to come (a post's shift): venue, label, day, times, places."""
+
+    service_field_aliases = {
+        "slots": None,
+        "slots.0.venue": "venue",
+        "slots.0.starts_at": "starts",
+        "slots.0.ends_at": "ends",
+        "slots.0.capacity": "capacity",
+    }
+
+
+class PairingForm(forms.Form):
+    pairing = forms.TypedChoiceField(label=_("结对共建单位"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, pairings=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pairing"].choices = pairing_choices(pairings)
 
 
 class CancelForm(forms.Form):

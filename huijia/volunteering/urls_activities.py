@@ -34,7 +34,19 @@ urlpatterns = [
         views.console_activity_close,
         name="console_activity_close",
     ),
+    path(
+        "console/volunteer/activities/<int:pk>/extend/", views.console_post_extend, name="console_post_extend"
+    ),
+    path(
+        "console/volunteer/activities/<int:pk>/pairing/",
+        views.console_activity_pairing,
+        name="console_activity_pairing",
+    ),
     path("console/volunteer/slots/<int:slot_id>/roster/", views.console_roster, name="console_roster"),
+    path("console/volunteer/slots/<int:slot_id>/edit/", views.console_slot_edit, name="console_slot_edit"),
+    path(
+        "console/volunteer/slots/<int:slot_id>/remove/", views.console_slot_remove, name="console_slot_remove"
+    ),
     path(
         "console/volunteer/enrolments/<int:enrolment_id>/remove/",
         views.console_enrolment_remove,

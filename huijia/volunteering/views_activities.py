@@ -32,14 +32,26 @@ from huijia.volunteering.forms_activities import (
     ActivityForm,
     CancelForm,
     EditForm,
+    ExtendForm,
+    OneSlotForm,
+    PairingForm,
     PostForm,
     SlotForm,
     SlotFormSet,
     slot_inputs,
 )
-from huijia.volunteering.models import ActivityKind, ActivityStatus, Enrolment, ServiceTeamMember, Slot
+from huijia.volunteering.models import (
+    ActivityKind,
+    ActivityStatus,
+    Enrolment,
+    OrganiserKind,
+    ServiceTeamMember,
+    Slot,
+)
 
 PAGE_SIZE = 30
+FORM_ROWS = 60  # slots still to come edited on one form; more (a post's shifts): one by one
+JOINT_KINDS = (OrganiserKind.COMMUNITY, OrganiserKind.ESTATE)
 
 
 def _act(
@@ -178,7 +190,8 @@ def _publish_form(request: HttpRequest, actor: Actor, options) -> tuple:
         initial["kind"] = ActivityKind.TASK
     if request.GET.get("team"):
         initial.setdefault("audience", "team")
-    form = ActivityForm(request.POST or None, initial=initial, options=options)
+    pairings = selectors.joint_pairings(community_ids=selectors.joint_community_ids(options))
+    form = ActivityForm(request.POST or None, initial=initial, options=options, pairings=pairings)
     slots = SlotFormSet(request.POST or None, prefix="slots")
     return form, slots
 
@@ -232,7 +245,13 @@ def console_post_new(request: HttpRequest) -> HttpResponse:
     options = selectors.organiser_options(actor=actor)
     if not options:
         raise Http404
-    form = PostForm(request.POST or None, initial=_organiser_initial(request, options), options=options)
+    pairings = selectors.joint_pairings(community_ids=selectors.joint_community_ids(options))
+    form = PostForm(
+        request.POST or None,
+        initial=_organiser_initial(request, options),
+        options=options,
+        pairings=pairings,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             created = services.publish_post(
@@ -267,27 +286,36 @@ def _console_actor(request: HttpRequest) -> Actor:
 @never_cache
 @require_GET
 def console_activity(request: HttpRequest, pk: int) -> HttpResponse:
-    """One activity: what, who organises, its slots with places and sign-ups; edit, cancel, close."""
+    """One activity: what, who organises, its slots with places and sign-ups; edit (slots still to
+    come, one by one too), more shifts for a post, the joint-activity link, cancel, close."""
     actor = _console_actor(request)
     try:
         a = selectors.activity_for(actor=actor, activity_id=pk)
     except NotFound:
         raise Http404 from None
-    can_manage = services.may_manage(actor, a)
+    may = services.may_manage(actor, a)
+    published = a.status == ActivityStatus.PUBLISHED
+    now = _now()
     totals = {
         "capacity": sum(s.capacity for s in a.slot_rows),
         "confirmed": sum(s.confirmed for s in a.slot_rows),
         "waitlisted": sum(s.waitlisted for s in a.slot_rows),
     }
+    to_come = [s for s in a.slot_rows if s.starts_at > now]
+    joint = may and a.status != ActivityStatus.CANCELLED and a.organiser_kind in JOINT_KINDS
+    pairings = selectors.joint_pairings(community_ids=[a.community_id]) if joint else []
     context = {
         "a": a,
-        "can_manage": can_manage and a.status == ActivityStatus.PUBLISHED,
-        "can_edit": can_manage
-        and a.status == ActivityStatus.PUBLISHED
-        and a.starts_at
-        and a.starts_at > _now(),
+        "now": now,
+        "can_manage": may and published,
+        "can_edit": may and published and bool(to_come),
+        "can_extend": may and published and a.kind == ActivityKind.POST,
+        "slots_only_future": len(to_come),
         "totals": totals,
         "cancel_form": CancelForm(),
+        "pairing_form": PairingForm(initial={"pairing": a.pairing_id}, pairings=pairings)
+        if joint and (pairings or a.pairing_id)
+        else None,
     }
     return render(request, "volunteering/activities/console_detail.html", context)
 
@@ -296,11 +324,7 @@ def _now():
     return timezone.now()
 
 
-@login_required
-@never_cache
-@require_http_methods(["GET", "POST"])
-def console_activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Change the title, description and slots before the activity starts."""
+def _managed_activity(request: HttpRequest, pk: int):
     actor = _console_actor(request)
     try:
         a = selectors.activity_for(actor=actor, activity_id=pk)
@@ -308,30 +332,138 @@ def console_activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from None
     if not services.may_manage(actor, a):
         raise Http404
+    return actor, a
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def console_activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the title, description and the slots still to come (also once the activity — a standing
+    post — has begun: started slots stay as they are). A post's many shifts are changed one by one
+    from the detail page; this form then changes the title and description only."""
+    actor, a = _managed_activity(request, pk)
+    now = _now()
+    started = [s for s in a.slot_rows if s.starts_at <= now]
+    to_come = [s for s in a.slot_rows if s.starts_at > now]
     form = EditForm(request.POST or None, initial={"title": a.title, "description": a.description})
-    slots = SlotFormSet(
-        request.POST or None, prefix="slots", initial=[SlotForm.initial_of(s) for s in a.slot_rows]
-    )
-    if request.method == "POST" and form.is_valid() and slots.is_valid():
+    slots = None
+    if a.kind != ActivityKind.POST and len(to_come) <= FORM_ROWS:
+        slots = SlotFormSet(
+            request.POST or None, prefix="slots", initial=[SlotForm.initial_of(s) for s in to_come]
+        )
+    if request.method == "POST" and form.is_valid() and (slots is None or slots.is_valid()):
         try:
             services.update_activity(
                 actor=actor,
                 activity_id=a.pk,
                 title=form.cleaned_data["title"],
                 description=form.cleaned_data["description"],
-                slots=slot_inputs(slots),
+                slots=slot_inputs(slots) if slots is not None else None,
             )
         except NotFound:
             raise Http404 from None
         except ServiceError as exc:
             form.add_service_error(exc)
-            _slot_errors(slots, exc)
+            if slots is not None:
+                _slot_errors(slots, exc)
         else:
             messages.success(request, _("已保存修改，已报名的人会收到通知。"))
             return redirect("volunteering:console_activity", a.pk)
-    context = {"form": form, "slots": slots, "a": a, "title": _("修改活动")}
+    context = {"form": form, "slots": slots, "a": a, "started": started, "title": _("修改活动")}
     status = 400 if request.method == "POST" else 200
     return render(request, "volunteering/activities/console_form.html", context, status=status)
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def console_slot_edit(request: HttpRequest, slot_id: int) -> HttpResponse:
+    """Change one slot still to come (a post's shift): venue, label, day, times, places."""
+    actor = _console_actor(request)
+    try:
+        slot = selectors.slot_for(actor=actor, slot_id=slot_id)
+    except NotFound:
+        raise Http404 from None
+    if not services.may_manage(actor, slot.activity):
+        raise Http404
+    if slot.starts_at <= _now():
+        messages.error(request, _("这个时段已经开始了，不能再修改。"))
+        return redirect(_to_detail(slot.activity_id) + f"#slot-{slot.pk}")
+    form = OneSlotForm(request.POST or None, initial=SlotForm.initial_of(slot))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_slot(actor=actor, slot_id=slot.pk, data=form.slot_input())
+        except NotFound:
+            raise Http404 from None
+        except ServiceError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("已保存，已报名这个时段的人会收到通知。"))
+            return redirect(_to_detail(slot.activity_id) + f"#slot-{slot.pk}")
+    context = {"form": form, "slot": slot, "a": slot.activity}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "volunteering/activities/console_slot_form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def console_slot_remove(request: HttpRequest, slot_id: int) -> HttpResponse:
+    """Remove a slot still to come that nobody signed up for."""
+    actor = _console_actor(request)
+    activity_id = Slot.objects.filter(pk=slot_id).values_list("activity_id", flat=True).first()
+    if activity_id is None:
+        raise Http404
+    return _act(
+        request,
+        lambda a: services.remove_slot(actor=a, slot_id=slot_id),
+        _("已删除这个时段。"),
+        _to_detail(activity_id),
+        actor,
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def console_post_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    """More shifts for a post (more weeks, another shift a day), also once it has begun."""
+    actor, a = _managed_activity(request, pk)
+    last = a.slot_rows[-1] if a.slot_rows else None
+    initial = {"venue": last.venue, "capacity": last.capacity} if last else {}
+    form = ExtendForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            added = services.extend_post(actor=actor, activity_id=a.pk, recurrence=form.recurrence())
+        except NotFound:
+            raise Http404 from None
+        except ServiceError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("已加排{n}个班，党员可以在手机上领岗了。").format(n=added))
+            return redirect("volunteering:console_activity", a.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "a": a}
+    return render(request, "volunteering/activities/console_post_extend.html", context, status=status)
+
+
+@login_required
+@require_POST
+def console_activity_pairing(request: HttpRequest, pk: int) -> HttpResponse:
+    """Link the activity to a pairing of its community (a joint activity), or unlink it."""
+    actor = _console_actor(request)
+    raw = request.POST.get("pairing", "").strip()
+    pairing_id = int_or_none(raw)
+    if raw and pairing_id is None:
+        messages.error(request, _("请选择和本社区正在结对共建的单位"))
+        return redirect(_to_detail(pk))
+    return _act(
+        request,
+        lambda a: services.set_pairing(actor=a, activity_id=pk, pairing_id=pairing_id),
+        _("已保存：结对共建") if pairing_id else _("已保存：不是结对共建活动"),
+        _to_detail(pk),
+        actor,
+    )
 
 
 def _to_detail(pk: int) -> str:
