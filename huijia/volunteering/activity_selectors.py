@@ -207,6 +207,9 @@ class SlotView:
         return max(self.slot.capacity - self.slot.confirmed, 0)
 
 
+POST_WEEKS = 4  # a post's shifts shown on the phone: the coming four weeks
+
+
 @dataclass
 class MemberActivity:
     activity: Activity
@@ -215,6 +218,7 @@ class MemberActivity:
     reported: bool
     can_manage: bool
     now: datetime
+    later: int = 0  # a post's shifts beyond the weeks shown
 
     @property
     def days(self) -> list[tuple[object, list[SlotView]]]:
@@ -241,8 +245,15 @@ def activity_for_member(*, actor: Actor, activity_id: int) -> MemberActivity:
         raise NotFound()
     now = timezone.now()
     slots = activity.slots.order_by("starts_at", "pk")
+    later = 0
     if activity.kind == ActivityKind.POST:
-        slots = slots.filter(ends_at__gt=now - timedelta(days=1))
+        # a year-round post has hundreds of shifts: the phone shows the coming weeks (and the member's
+        # own shifts whenever they are), and says how many come later
+        upcoming = slots.filter(ends_at__gt=now - timedelta(days=1))
+        horizon = now + timedelta(days=POST_WEEKS * 7)
+        own = Q(enrolments__member_id=actor.member_id or 0, enrolments__status__in=ACTIVE_ENROLMENT)
+        slots = upcoming.filter(Q(starts_at__lt=horizon) | own).distinct()
+        later = upcoming.filter(starts_at__gte=horizon).exclude(own).count()
         slots = slots.prefetch_related(
             Prefetch(
                 "enrolments",
@@ -268,6 +279,7 @@ def activity_for_member(*, actor: Actor, activity_id: int) -> MemberActivity:
     return MemberActivity(
         activity=activity,
         slots=views,
+        later=later,
         can_join=activity.status == ActivityStatus.PUBLISHED
         and may_join(actor.member_id, activity, community_id),
         reported=community_id is not None,

@@ -2,7 +2,7 @@
 organiser's console (list with filters, new activity with several slots, new post, detail, roster,
 edit, cancel), with query-count guards on the lists."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.test import Client
@@ -122,6 +122,22 @@ def test_the_post_page_shows_who_holds_each_shift_with_masked_names(world):
     assert "赵敏" not in page
     assert "还没有人领" in page
     assert page.count("我来领") == 2
+
+
+def test_a_year_round_post_shows_the_coming_four_weeks_and_the_members_own_later_shift(
+    world, django_assert_max_num_queries
+):
+    days = [1, 3, 10, 20, 27, 35, 50, 90]  # shifts this many days ahead, one each
+    post = make_activity(
+        world, kind=ActivityKind.POST, title="便民维修岗", slots=[("活动室", d * 24, 2, 2) for d in days]
+    )
+    shifts = list(post.slots.order_by("starts_at"))
+    enrol(shifts[6], world.members["member"])  # day 50: theirs, shown although beyond four weeks
+    client = client_for(world, "member")
+    with django_assert_max_num_queries(14):
+        page = html(client.get(url("activity", post.pk)))
+    assert page.count('class="slot"') == 6  # days 1, 3, 10, 20, 27 and their own on day 50
+    assert "之后还有 2 个班次" in page  # days 35 and 90
 
 
 def test_a_cancelled_activity_says_so_and_offers_no_sign_up(world):
@@ -320,6 +336,10 @@ def test_the_roster_shows_confirmed_then_the_waitlist_and_the_organiser_can_take
 def test_editing_and_cancelling_from_the_console(world, django_capture_on_commit_callbacks):
     activity = make_activity(world, slots=[("3栋楼下", 24, 2, 3)])
     s = activity.slots.get()
+    # at 10:00 tomorrow, so that start + 1 hour is the same day whatever time the suite runs
+    s.starts_at = timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=1), time(10)))
+    s.ends_at = s.starts_at + timedelta(hours=2)
+    s.save(update_fields=["starts_at", "ends_at"])
     enrol(s, world.members["member"])
     c = client_for(world, "staff")
     form = html(c.get(url("console_activity_edit", activity.pk)))
