@@ -8,9 +8,12 @@ A1), `outsider` (signed in, no role). `member` leads team `a1_team` holding buil
 `other_member` is linked to household a2_101.
 """
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from huijia.accounts.models import RoleGrant
 from huijia.accounts.roles import Role
@@ -189,3 +192,33 @@ def _teams(w: World) -> None:
     )
     HouseholdLink.objects.create(member=w.members["other_member"], household=h["a2_101"])
     HouseholdAccess.objects.create(member=w.members["other_member"], household=h["a2_101"], by_link=True)
+
+
+def race(calls: list[Callable[[], object]], *, timeout: float = 120) -> list:
+    """Runs the calls at the same moment, one thread and one database connection each, and returns
+    their outcomes in order (a return value, or the exception raised: the test looks at both).
+
+    On PostgreSQL they really race (a barrier lets them go together); SQLite's test database cannot
+    hold two writers, so there they take turns, and the test checks the same outcome."""
+    together = connection.vendor == "postgresql"
+    barrier = threading.Barrier(len(calls) if together else 1)
+    outcomes: list = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[i] = call()
+        except Exception as exc:  # the outcome is what the test looks at
+            outcomes[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+        if not together:
+            thread.join(timeout=timeout)
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads)
+    return outcomes

@@ -11,14 +11,13 @@ in-memory test database cannot hold two writers: instead of waiting, as the file
 the two threads take turns, which still checks the loser's answer; the race itself is PostgreSQL's.
 """
 
-import threading
 import time
 
 import pytest
-from django.db import connection
 
 from huijia.core.errors import Conflict
 from huijia.core.testing import build_world
+from huijia.core.testing import race as run_together
 from huijia.demands import services
 from huijia.demands.models import Demand, DemandEvent, DemandStatus, EventKind
 from huijia.demands.services import accept_demand, assign_demand
@@ -28,9 +27,7 @@ HOLD = 0.3  # seconds the winner keeps the demand locked, so that the other is s
 
 
 def race(calls, monkeypatch) -> list:
-    """Runs the calls at the same moment, one thread and one connection each; their outcomes in order."""
-    together = connection.vendor == "postgresql"
-    barrier = threading.Barrier(len(calls) if together else 1)
+    """huijia.core.testing.race, with the winner holding the demand's lock a while."""
     choose = services._assignee
 
     def slow_choice(*args, **kwargs):  # inside the transaction, after the lock: hold it a while
@@ -38,26 +35,7 @@ def race(calls, monkeypatch) -> list:
         return choose(*args, **kwargs)
 
     monkeypatch.setattr(services, "_assignee", slow_choice)
-    outcomes: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[i] = call()
-        except Exception as exc:  # the outcome is what the test looks at
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-        if not together:
-            thread.join(timeout=60)
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    return run_together(calls)
 
 
 @pytest.mark.django_db(transaction=True)

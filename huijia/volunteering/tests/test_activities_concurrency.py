@@ -10,14 +10,12 @@ database cannot hold two writers: there the threads take turns, which still chec
 the waitlist order; the race itself is PostgreSQL's (see huijia/demands/tests/test_concurrency.py).
 """
 
-import threading
 from datetime import time, timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from huijia.core.testing import World, build_world, make_member, register
+from huijia.core.testing import World, build_world, make_member, race, register
 from huijia.volunteering.activities import (
     ActivityInput,
     Recurrence,
@@ -39,32 +37,6 @@ def members(w: World, n: int) -> list[str]:
         register(w, key, "a1", "a1_202")
         names.append(key)
     return names
-
-
-def race(calls) -> list:
-    """Runs the calls at the same moment, one thread and one connection each; their outcomes in order."""
-    together = connection.vendor == "postgresql"
-    barrier = threading.Barrier(len(calls) if together else 1)
-    outcomes: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = call()
-        except Exception as exc:  # the outcome is what the test looks at
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-        if not together:
-            thread.join(timeout=60)
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def check(slot: Slot, outcomes: list, racers: int) -> None:

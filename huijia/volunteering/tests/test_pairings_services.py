@@ -5,16 +5,14 @@ work unit with a community for a period, with commitments; the unit is told; one
 pair; bad input is refused with a clear error and nothing stored.
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from huijia.accounts.models import AuditLog, Notification
 from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from huijia.core.testing import build_world
+from huijia.core.testing import build_world, race
 from huijia.volunteering.models import Pairing
 from huijia.volunteering.pairing_selectors import (
     PairingState,
@@ -238,26 +236,7 @@ def test_pairing_the_same_pair_at_once_makes_one_pairing():
     world = build_world()
     data = PairingInput(work_unit_id=world.units["u1"].pk, community_id=world.areas["a1"].pk)
     actors = [world.actor("street_staff"), world.actor("staff")]
-    together = connection.vendor == "postgresql"
-    barrier = threading.Barrier(2 if together else 1)
-    outcomes: list = [None, None]
-
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[i] = create_pairing(actor=actors[i], data=data)
-        except Exception as exc:  # the outcome is what the test looks at
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-        if not together:
-            thread.join(timeout=60)
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = race([lambda a=a: create_pairing(actor=a, data=data) for a in actors])
     made = [o for o in outcomes if isinstance(o, Pairing)]
     refused = [o for o in outcomes if isinstance(o, Conflict)]
     assert (len(made), len(refused)) == (1, 1), outcomes
