@@ -254,6 +254,24 @@ class MemberLine:
     confirmed: int = 0
 
 
+def _group(records, reporting, what) -> list[MemberLine]:
+    """The records per member, one line each ("3月5日　<what>　2.00小时"), plus the members of
+    `reporting` with no service; by name."""
+    by_member: dict[int, MemberLine] = {}
+    for record in records:
+        line = by_member.get(record.member_id)
+        if line is None:
+            line = by_member[record.member_id] = MemberLine(member=record.member, lines=[])
+        day = timezone.localdate(record.checked_in_at)
+        line.lines.append(f"{day.month}月{day.day}日　{what(record)}　{record.hours:.2f}小时")
+        line.services += 1
+        line.hours += record.hours
+        line.confirmed += record.resident_confirmed_at is not None
+    for member in reporting.exclude(pk__in=list(by_member)):
+        by_member[member.pk] = MemberLine(member=member, lines=[])
+    return sorted(by_member.values(), key=lambda m: (m.member.name, m.member.pk))
+
+
 def member_lines(*, actor: Actor, community: Area, period: Period) -> list[MemberLine]:
     """Per member: their services that count in the community in the period: 2 queries."""
     start, end = period_bounds(period.first, period.last)
@@ -263,20 +281,8 @@ def member_lines(*, actor: Actor, community: Area, period: Period) -> list[Membe
         .select_related("member", "member__work_unit", *RECORD_RELATED)
         .order_by("checked_in_at", "pk")
     )
-    by_member: dict[int, MemberLine] = {}
-    for record in records:
-        line = by_member.get(record.member_id)
-        if line is None:
-            line = by_member[record.member_id] = MemberLine(member=record.member, lines=[])
-        day = timezone.localdate(record.checked_in_at)
-        line.lines.append(f"{day.month}月{day.day}日　{record.activity.title}　{record.hours:.2f}小时")
-        line.services += 1
-        line.hours += record.hours
-        line.confirmed += record.resident_confirmed_at is not None
     reporting = restrict(Member.objects.filter(community=community), actor).select_related("work_unit")
-    for member in reporting.exclude(pk__in=list(by_member)):
-        by_member[member.pk] = MemberLine(member=member, lines=[])
-    return sorted(by_member.values(), key=lambda m: (m.member.name, m.member.pk))
+    return _group(records, reporting, lambda r: r.activity.title)
 
 
 def _member_row(line: MemberLine) -> tuple:
@@ -357,23 +363,10 @@ def unit_member_lines(*, actor: Actor, unit: WorkUnit, period: Period) -> list[M
         .select_related("member", "member__community", "community", *RECORD_RELATED)
         .order_by("checked_in_at", "pk")
     )
-    by_member: dict[int, MemberLine] = {}
-    for record in records:
-        line = by_member.get(record.member_id)
-        if line is None:
-            line = by_member[record.member_id] = MemberLine(member=record.member, lines=[])
-        day = timezone.localdate(record.checked_in_at)
-        where, title = record.community.name, record.activity.title
-        line.lines.append(f"{day.month}月{day.day}日　{where}　{title}　{record.hours:.2f}小时")
-        line.services += 1
-        line.hours += record.hours
-        line.confirmed += record.resident_confirmed_at is not None
     reporting = restrict(
         Member.objects.filter(work_unit_id=unit.pk, community__isnull=False), actor
     ).select_related("community")
-    for member in reporting.exclude(pk__in=list(by_member)):
-        by_member[member.pk] = MemberLine(member=member, lines=[])
-    return sorted(by_member.values(), key=lambda m: (m.member.name, m.member.pk))
+    return _group(records, reporting, lambda r: f"{r.community.name}　{r.activity.title}")
 
 
 def _unit_member_row(line: MemberLine) -> tuple:
