@@ -9,6 +9,7 @@ the roster of a slot (confirmed and waitlist), edit, cancel and close.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -302,6 +303,12 @@ def console_activity(request: HttpRequest, pk: int) -> HttpResponse:
         "waitlisted": sum(s.waitlisted for s in a.slot_rows),
     }
     to_come = [s for s in a.slot_rows if s.starts_at > now]
+    # a year-round post has hundreds of shifts: by default the page lists the last day's and the
+    # coming four weeks' (?all=1 lists them all); the totals stay those of every shift
+    shown = a.slot_rows
+    if a.kind == ActivityKind.POST and not request.GET.get("all"):
+        window = (now - timedelta(days=1), now + timedelta(weeks=selectors.POST_WEEKS))
+        shown = [s for s in a.slot_rows if s.ends_at > window[0] and s.starts_at < window[1]]
     joint = may and a.status != ActivityStatus.CANCELLED and a.organiser_kind in JOINT_KINDS
     pairings = selectors.joint_pairings(community_ids=[a.community_id]) if joint else []
     context = {
@@ -311,6 +318,8 @@ def console_activity(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": may and published and bool(to_come),
         "can_extend": may and published and a.kind == ActivityKind.POST,
         "slots_only_future": len(to_come),
+        "shown_slots": shown,
+        "hidden_slots": len(a.slot_rows) - len(shown),
         "totals": totals,
         "cancel_form": CancelForm(),
         "pairing_form": PairingForm(initial={"pairing": a.pairing_id}, pairings=pairings)

@@ -140,6 +140,21 @@ def test_a_year_round_post_shows_the_coming_four_weeks_and_the_members_own_later
     assert "之后还有 2 个班次" in page  # days 35 and 90
 
 
+def test_the_console_lists_a_posts_coming_four_weeks_of_shifts_and_all_on_request(world):
+    days = [1, 3, 10, 20, 27, 35, 50, 90]
+    post = make_activity(
+        world, kind=ActivityKind.POST, title="便民维修岗", slots=[("活动室", d * 24, 2, 2) for d in days]
+    )
+    c = client_for(world, "staff")
+    page = html(c.get(url("console_activity", post.pk)))
+    assert page.count("查看名单") == 5  # days 1 to 27
+    assert "另有 3 个班次未列出" in page
+    assert "共 8 个时段" in page  # the totals are every shift's
+    everything = html(c.get(url("console_activity", post.pk) + "?all=1"))
+    assert everything.count("查看名单") == 8
+    assert "未列出" not in everything
+
+
 def test_a_cancelled_activity_says_so_and_offers_no_sign_up(world):
     activity = make_activity(world, status=ActivityStatus.CANCELLED)
     page = html(client_for(world, "member").get(url("activity", activity.pk)))
