@@ -1,9 +1,14 @@
 """Small request helpers shared by the HTML views of every app."""
 
+from collections.abc import Callable
+
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from huijia.accounts.scope import Actor, actor_for
+from huijia.core.errors import NotFound, ServiceError
 
 
 def staff_actor(request: HttpRequest) -> Actor:
@@ -20,3 +25,17 @@ def int_or_none(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def step_and_back(request: HttpRequest, step: Callable[[], object], done: str, back: str) -> HttpResponse:
+    """Runs one service step for a POST button and goes back to `back` with the outcome as a message:
+    `done` when it worked, the service's own words when it refused; a row out of reach is a 404."""
+    try:
+        step()
+    except NotFound:
+        raise Http404 from None
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect(back)

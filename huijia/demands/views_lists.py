@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, actor_for
 from huijia.core.errors import NotFound, ServiceError
-from huijia.core.web import int_or_none, staff_actor
+from huijia.core.web import int_or_none, staff_actor, step_and_back
 from huijia.demands import list_selectors as lists
 from huijia.demands import list_services as services
 from huijia.demands.forms_lists import (
@@ -84,15 +84,7 @@ def _page(request: HttpRequest, qs):
 def _act(request: HttpRequest, action: Callable[[Actor], object], done: str, back: str, actor=None):
     """Runs a service for a POST and goes back with its outcome as a message."""
     actor = actor or staff_actor(request)
-    try:
-        action(actor)
-    except NotFound:
-        raise Http404 from None
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return redirect(back)
+    return step_and_back(request, lambda: action(actor), done, back)
 
 
 @login_required

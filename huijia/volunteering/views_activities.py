@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from huijia.accounts.scope import Actor, actor_for
 from huijia.core.errors import NotFound, ServiceError
-from huijia.core.web import int_or_none
+from huijia.core.web import int_or_none, step_and_back
 from huijia.volunteering import activities as services
 from huijia.volunteering import activity_selectors as selectors
 from huijia.volunteering.forms_activities import (
@@ -59,15 +59,7 @@ def _act(
     request: HttpRequest, action: Callable[[Actor], object], done: str, back: str, actor: Actor
 ) -> HttpResponse:
     """Runs a service for a POST and goes back with its outcome as a message."""
-    try:
-        action(actor)
-    except NotFound:
-        raise Http404 from None
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return redirect(back)
+    return step_and_back(request, lambda: action(actor), done, back)
 
 
 def _back(request: HttpRequest, default: str) -> str:

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, actor_for
 from huijia.core.errors import NotFound, ServiceError
-from huijia.core.web import int_or_none, staff_actor
+from huijia.core.web import int_or_none, staff_actor, step_and_back
 from huijia.volunteering import team_selectors as selectors
 from huijia.volunteering import teams as services
 from huijia.volunteering.forms_teams import AddMemberForm, TeamForm
@@ -209,15 +209,8 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
 def _act(request: HttpRequest, pk: int, action: Callable[[Actor], object], done: str) -> HttpResponse:
     """Runs a service for a POST and goes back to the team with its outcome as a message."""
     actor = staff_actor(request)
-    try:
-        action(actor)
-    except NotFound:
-        raise Http404 from None
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return redirect(reverse("volunteering:team", args=[pk]) + "#members")
+    back = reverse("volunteering:team", args=[pk]) + "#members"
+    return step_and_back(request, lambda: action(actor), done, back)
 
 
 @login_required
