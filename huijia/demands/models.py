@@ -268,9 +268,9 @@ def _team_ids(member_id: int):
 
 def _service_team_ids(member_id: int):
     """The volunteer service teams (服务队) the member is in now: their demands are the member's too."""
-    from huijia.volunteering.models import ServiceTeamMember
+    from huijia.volunteering.models import service_team_ids
 
-    return ServiceTeamMember.objects.filter(member_id=member_id, ended_at=None).values("team_id")
+    return service_team_ids(member_id)
 
 
 class EventKind(models.TextChoices):

@@ -349,19 +349,7 @@ def publish_activity(*, actor: Actor, data: ActivityInput) -> Activity:
         starts_at=slots[0].starts_at,
         ends_at=max(s.ends_at for s in slots),
     )
-    Slot.objects.bulk_create(
-        [
-            Slot(
-                activity=activity,
-                venue=s.venue.strip(),
-                label=(s.label or "").strip(),
-                starts_at=s.starts_at,
-                ends_at=s.ends_at,
-                capacity=s.capacity,
-            )
-            for s in slots
-        ]
-    )
+    _new_slots(activity, slots)
     audit(
         actor=actor,
         action="volunteering.publish",

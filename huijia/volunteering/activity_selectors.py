@@ -32,10 +32,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from huijia.accounts.roles import Perm
-from huijia.accounts.scope import Actor, restrict, scope_q
+from huijia.accounts.scope import Actor, get_visible, restrict, scope_q
 from huijia.core.errors import NotFound
 from huijia.grid.models import Area, AreaKind
-from huijia.volunteering.activities import approved_community, may_manage
+from huijia.volunteering.activities import JOINT_KINDS, approved_community, may_join, may_manage
 from huijia.volunteering.models import (
     ACTIVE_ENROLMENT,
     Activity,
@@ -47,22 +47,17 @@ from huijia.volunteering.models import (
     OrganiserKind,
     Pairing,
     ServiceTeam,
-    ServiceTeamMember,
     Slot,
+    service_team_ids,
 )
 from huijia.volunteering.pairing_selectors import active_q
 
 SOON_DAYS = 3
 WEEK_DAYS = 7
 HUB_LIMIT = 60
-PERIODS = ("upcoming", "month", "past")
 
 
 # --- what a member may join -------------------------------------------------------------------------------
-
-
-def _team_ids(member_id: int):
-    return ServiceTeamMember.objects.filter(member_id=member_id, ended_at__isnull=True).values("team_id")
 
 
 def open_to_q(member_id: int | None, community_id: int | None) -> Q | None:
@@ -72,7 +67,7 @@ def open_to_q(member_id: int | None, community_id: int | None) -> Q | None:
     return (
         Q(audience=Audience.OPEN)
         | Q(audience=Audience.COMMUNITY, community_id=community_id)
-        | Q(audience=Audience.TEAM, service_team_id__in=_team_ids(member_id))
+        | Q(audience=Audience.TEAM, service_team_id__in=service_team_ids(member_id))
     )
 
 
@@ -82,15 +77,22 @@ def _enrolled_q(member_id: int | None) -> Q | None:
     return Q(pk__in=Enrolment.objects.filter(member_id=member_id).values("slot__activity_id"))
 
 
-def visible_activities(*, actor: Actor) -> QuerySet[Activity]:
-    """Every activity the actor may look at: in scope, open to them as a member, or signed up for."""
+_UNSET = object()
+
+
+def visible_activities(*, actor: Actor, community_id: int | object | None = _UNSET) -> QuerySet[Activity]:
+    """Every activity the actor may look at: in scope, open to them as a member, or signed up for
+    (`community_id`: the member's approved community when the caller has it already)."""
     if actor.is_superuser:
         return Activity.objects.all()
     clauses = [
         q
         for q in (
             scope_q(Activity, actor, Perm.VIEW),
-            open_to_q(actor.member_id, approved_community(actor.member_id)),
+            open_to_q(
+                actor.member_id,
+                approved_community(actor.member_id) if community_id is _UNSET else community_id,
+            ),
             _enrolled_q(actor.member_id),
         )
         if q is not None
@@ -233,10 +235,10 @@ def activity_for_member(*, actor: Actor, activity_id: int) -> MemberActivity:
     """One activity as a member sees it on the phone: its slots (a post's shifts still to come), places
     left, their own sign-up per slot, and who holds each of a post's shifts (masked names)."""
     from huijia.core.personal import mask_name
-    from huijia.volunteering.activities import may_join
 
+    community_id = approved_community(actor.member_id)
     activity = (
-        visible_activities(actor=actor)
+        visible_activities(actor=actor, community_id=community_id)
         .select_related("community", "estate", "service_team", "work_unit")
         .filter(pk=activity_id)
         .first()
@@ -271,7 +273,6 @@ def activity_for_member(*, actor: Actor, activity_id: int) -> MemberActivity:
             slot__activity=activity, member_id=actor.member_id, status__in=ACTIVE_ENROLMENT
         )
         mine = {e.slot_id: e for e in rows}
-    community_id = approved_community(actor.member_id)
     views = [
         SlotView(s, mine.get(s.pk), [mask_name(e.member.name) for e in getattr(s, "holders", [])])
         for s in slots
@@ -371,10 +372,7 @@ def activity_for(*, actor: Actor, activity_id: int) -> Activity:
     ).prefetch_related(
         Prefetch("slots", queryset=Slot.objects.order_by("starts_at", "pk"), to_attr="slot_rows")
     )
-    activity = restrict(qs, actor).filter(pk=activity_id).first()
-    if activity is None:
-        raise NotFound()
-    return activity
+    return get_visible(qs, actor, activity_id)
 
 
 def api_activity(*, actor: Actor, activity_id: int) -> Activity:
@@ -396,10 +394,7 @@ def api_activity(*, actor: Actor, activity_id: int) -> Activity:
 def slot_for(*, actor: Actor, slot_id: int) -> Slot:
     """One slot in the actor's scope, with its activity (the organiser's slot edit page)."""
     qs = Slot.objects.select_related("activity", "activity__community")
-    slot = restrict(qs, actor).filter(pk=slot_id).first()
-    if slot is None:
-        raise NotFound()
-    return slot
+    return get_visible(qs, actor, slot_id)
 
 
 @dataclass
@@ -413,9 +408,7 @@ class Roster:
 def slot_roster(*, actor: Actor, slot_id: int) -> Roster:
     """A slot's list: confirmed in the order they signed up, then the waitlist in line order."""
     qs = Slot.objects.select_related("activity", "activity__community", "activity__service_team")
-    slot = restrict(qs, actor).filter(pk=slot_id).first()
-    if slot is None:
-        raise NotFound()
+    slot = get_visible(qs, actor, slot_id)
     rows = list(
         Enrolment.objects.filter(slot=slot, status__in=ACTIVE_ENROLMENT)
         .select_related("member", "member__work_unit")
@@ -516,4 +509,4 @@ def joint_pairings(*, community_ids: Iterable[int]) -> list[Pairing]:
 
 def joint_community_ids(options: list[OrganiserOption]) -> set[int]:
     """The communities of the organiser options that may hold a joint activity (community, estate)."""
-    return {o.community_id for o in options if o.kind in (OrganiserKind.COMMUNITY, OrganiserKind.ESTATE)}
+    return {o.community_id for o in options if o.kind in JOINT_KINDS}

@@ -47,10 +47,13 @@ class ServiceCategory(models.TextChoices):
 # Service teams (服务队)
 
 
+def service_team_ids(member_id: int):
+    """The service teams the member is in now, as a subquery of team ids."""
+    return ServiceTeamMember.objects.filter(member_id=member_id, ended_at__isnull=True).values("team_id")
+
+
 def _teams_of_member(member_id: int) -> Q:
-    return Q(
-        pk__in=ServiceTeamMember.objects.filter(member_id=member_id, ended_at__isnull=True).values("team_id")
-    )
+    return Q(pk__in=service_team_ids(member_id))
 
 
 class ServiceTeam(models.Model):

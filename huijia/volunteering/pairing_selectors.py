@@ -282,13 +282,6 @@ def coverage(*, actor: Actor, area_id: int | None = None) -> Coverage:
 # --- a work unit's members' community service ----------------------------------------------------------
 
 
-def unit_choices(actor: Actor) -> list[WorkUnit]:
-    """The work units whose members' service the actor may see as the unit (role WORK_UNIT)."""
-    return list(
-        WorkUnit.objects.filter(pk__in=actor.work_units(Perm.VIEW)).only("id", "name").order_by("name")
-    )
-
-
 @dataclass
 class UnitService:
     work_unit: WorkUnit
@@ -334,8 +327,7 @@ def unit_service(*, actor: Actor, work_unit_id: int, year: int) -> UnitService:
         .count()
     )
     pairings = decorate(
-        Pairing.objects.filter(work_unit_id=work_unit_id)
-        .filter(Q(ended_at__isnull=True))
+        restrict(Pairing.objects.filter(work_unit_id=work_unit_id, ended_at__isnull=True), actor)
         .select_related("community", "community__parent")
         .order_by("-starts_on")
     )

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, get_visible, restrict
+from huijia.demands.models import OPEN_STATUSES
 from huijia.grid.models import Area, AreaKind
 from huijia.members import selectors as member_selectors
 from huijia.members.models import Member
@@ -27,7 +28,6 @@ from huijia.volunteering.models import (
 
 RECENT_ACTIVITIES = 20
 MEMBER_PICKS = 30
-OPEN_DEMANDS = ("submitted", "accepted", "assigned", "in_progress", "escalated")  # demands.OPEN_STATUSES
 
 
 def _crew(prefix: str = "") -> Prefetch:
@@ -144,7 +144,7 @@ def team_record(*, team: ServiceTeam) -> list[YearRecord]:
 
 def open_demand_count(*, team: ServiceTeam) -> int:
     """How many demands assigned to the team are still open (one query)."""
-    return team.assigned_demands.filter(status__in=OPEN_DEMANDS).count()
+    return team.assigned_demands.filter(status__in=sorted(OPEN_STATUSES)).count()
 
 
 def candidates(*, actor: Actor, team: ServiceTeam, query: str = "") -> list[Member]:

@@ -32,6 +32,7 @@ from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, restrict
 from huijia.accounts.services import audit, notify
 from huijia.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from huijia.demands.models import OPEN_STATUSES
 from huijia.grid.models import Area, AreaKind
 from huijia.members.models import Member, RegistrationStatus
 from huijia.volunteering.models import ActivityStatus, ServiceTeam, ServiceTeamMember
@@ -41,7 +42,6 @@ MAX_DESCRIPTION = 1000
 MAX_AREAS = 12
 MAX_AREA = 16
 REFUSED = _("服务队由社区党委管理")
-OPEN_DEMANDS = ("submitted", "accepted", "assigned", "in_progress", "escalated")  # demands.OPEN_STATUSES
 
 
 def _bad(field_name: str, message: str, code: str = "invalid") -> InvalidInput:
@@ -232,7 +232,7 @@ def dissolve_team(*, actor: Actor, team_id: int) -> ServiceTeam:
     """Dissolves a team: its memberships end, its record stays. Refused while it still has open
     demands (reassign them first) or activities that have not ended (cancel them first)."""
     team = _locked(actor, team_id)
-    if team.assigned_demands.filter(status__in=OPEN_DEMANDS).exists():
+    if team.assigned_demands.filter(status__in=sorted(OPEN_STATUSES)).exists():
         raise Conflict(_("这支服务队还有未办结的诉求，请先改派"), code="team_has_demands")
     now = timezone.now()
     upcoming = team.activities.filter(status=ActivityStatus.PUBLISHED).filter(

@@ -10,6 +10,7 @@ the roster of a slot (confirmed and waitlist), edit, cancel and close.
 
 from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,6 +29,7 @@ from huijia.core.errors import NotFound, ServiceError
 from huijia.core.web import int_or_none, step_and_back
 from huijia.volunteering import activities as services
 from huijia.volunteering import activity_selectors as selectors
+from huijia.volunteering.activities import JOINT_KINDS
 from huijia.volunteering.forms_activities import (
     ActivityFilterForm,
     ActivityForm,
@@ -45,14 +47,12 @@ from huijia.volunteering.models import (
     ActivityKind,
     ActivityStatus,
     Enrolment,
-    OrganiserKind,
     ServiceTeamMember,
     Slot,
 )
 
 PAGE_SIZE = 30
 FORM_ROWS = 60  # slots still to come edited on one form; more (a post's shifts): one by one
-JOINT_KINDS = (OrganiserKind.COMMUNITY, OrganiserKind.ESTATE)
 
 
 def _act(
@@ -154,7 +154,7 @@ def console_activities(request: HttpRequest) -> HttpResponse:
         status=f.get("status") or None,
         period=f.get("period") or None,
     )
-    query = "&".join(f"{k}={v}" for k, v in f.items() if v not in (None, ""))
+    query = urlencode({k: v for k, v in f.items() if v not in (None, "")})
     context = {
         "form": form,
         "communities": communities,
@@ -288,7 +288,7 @@ def console_activity(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from None
     may = services.may_manage(actor, a)
     published = a.status == ActivityStatus.PUBLISHED
-    now = _now()
+    now = timezone.now()
     totals = {
         "capacity": sum(s.capacity for s in a.slot_rows),
         "confirmed": sum(s.confirmed for s in a.slot_rows),
@@ -321,10 +321,6 @@ def console_activity(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "volunteering/activities/console_detail.html", context)
 
 
-def _now():
-    return timezone.now()
-
-
 def _managed_activity(request: HttpRequest, pk: int):
     actor = _console_actor(request)
     try:
@@ -344,7 +340,7 @@ def console_activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     post — has begun: started slots stay as they are). A post's many shifts are changed one by one
     from the detail page; this form then changes the title and description only."""
     actor, a = _managed_activity(request, pk)
-    now = _now()
+    now = timezone.now()
     started = [s for s in a.slot_rows if s.starts_at <= now]
     to_come = [s for s in a.slot_rows if s.starts_at > now]
     form = EditForm(request.POST or None, initial={"title": a.title, "description": a.description})
@@ -388,7 +384,7 @@ def console_slot_edit(request: HttpRequest, slot_id: int) -> HttpResponse:
         raise Http404 from None
     if not services.may_manage(actor, slot.activity):
         raise Http404
-    if slot.starts_at <= _now():
+    if slot.starts_at <= timezone.now():
         messages.error(request, _("这个时段已经开始了，不能再修改。"))
         return redirect(_to_detail(slot.activity_id) + f"#slot-{slot.pk}")
     form = OneSlotForm(request.POST or None, initial=SlotForm.initial_of(slot))

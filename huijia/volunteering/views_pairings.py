@@ -18,7 +18,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -33,6 +32,7 @@ from huijia.volunteering import pairing_selectors as selectors
 from huijia.volunteering import pairings as services
 from huijia.volunteering.forms_pairings import EndPairingForm, PairingFilterForm, PairingForm
 from huijia.volunteering.pairing_selectors import PairingState
+from huijia.volunteering.records import minimum_units
 
 PAGE_SIZE = 30
 UNIT_PAGE_SIZE = 50
@@ -222,7 +222,7 @@ def unit_service(request: HttpRequest) -> HttpResponse:
     """本单位党员社区服务: a work unit's organisers see their own members' service in their
     communities, by year; never another unit's members."""
     actor = staff_actor(request)
-    units = selectors.unit_choices(actor)
+    units = minimum_units(actor=actor)
     if not units and not actor.is_superuser:
         raise PermissionDenied
     chosen = int_or_none(request.GET.get("unit")) or (units[0].pk if units else None)
@@ -243,14 +243,5 @@ def unit_service(request: HttpRequest) -> HttpResponse:
         "units": units,
         "years": list(range(this_year, this_year - YEARS_BACK - 1, -1)),
         "query": f"unit={chosen}&year={year}",
-        "minimum_url": _url_or_blank("volunteering:minimum"),
     }
     return render(request, "volunteering/pairings/unit_service.html", context)
-
-
-def _url_or_blank(name: str) -> str:
-    """A URL of a screen built in parallel (H5's minimum list), or "" until it exists."""
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return ""

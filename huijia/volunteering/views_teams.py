@@ -12,6 +12,7 @@ Thin: forms parse, huijia.volunteering.teams decides, huijia.volunteering.team_s
 """
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -71,8 +72,8 @@ def teams(request: HttpRequest) -> HttpResponse:
         "q": query,
         "can_create": bool(managed),
         "new_community": community if community in managed else (managed[0] if len(managed) == 1 else None),
-        "query": "&".join(f"{k}={v}" for k, v in params.items() if v),
-        "base_query": "&".join(f"{k}={v}" for k, v in params.items() if v and k != "ended"),
+        "query": urlencode({k: v for k, v in params.items() if v}),
+        "base_query": urlencode({k: v for k, v in params.items() if v and k != "ended"}),
     }
     return render(request, "volunteering/teams/list.html", context)
 
