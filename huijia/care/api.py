@@ -23,7 +23,7 @@ class Ref(Schema):
     name: str
 
 
-class HouseholdOut(Schema):
+class CareHouseholdOut(Schema):
     id: int
     label: str = Field(description="building, unit and room, e.g. 3栋 1单元101室")
     building: Ref
@@ -37,7 +37,7 @@ def _household(h) -> dict:
 
 class PersonOut(Schema):
     id: int
-    household: HouseholdOut
+    household: CareHouseholdOut
     kind: str
     kind_label: str
     name: str
@@ -79,7 +79,7 @@ class KindOut(Schema):
 
 class PairingOut(Schema):
     id: int
-    household: HouseholdOut
+    household: CareHouseholdOut
     members: list[Ref]
     kinds: list[KindOut] = Field(description="active vulnerable people of the household, by kind")
     cadence_days: int

@@ -27,7 +27,7 @@ class Ref(Schema):
     name: str
 
 
-class CategoryOut(Schema):
+class ListCategoryOut(Schema):
     code: str
     name: str
 
@@ -84,7 +84,7 @@ class PlaceOut(Schema):
     kind: str
 
 
-class HouseholdOut(Schema):
+class ListHouseholdOut(Schema):
     id: int
     label: str = Field(description="building, unit and room, e.g. 3栋 1单元101室")
 
@@ -99,8 +99,8 @@ class NeedOut(Schema):
     status_label: str
     community: Ref
     area: PlaceOut
-    household: HouseholdOut | None
-    category: CategoryOut | None
+    household: ListHouseholdOut | None
+    category: ListCategoryOut | None
     demand_count: int = Field(description="demands filed under the need")
     item_count: int = Field(description="service items meeting the need")
     created_at: datetime
@@ -230,7 +230,7 @@ class ItemOut(Schema):
     title: str
     description: str
     community: Ref
-    category: CategoryOut | None
+    category: ListCategoryOut | None
     places: int
     taken: int = Field(description="active claims")
     status: str

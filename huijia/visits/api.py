@@ -77,7 +77,7 @@ class FactChangeOut(Schema):
     new_value: str
 
 
-class DemandOut(Schema):
+class VisitDemandOut(Schema):
     id: int
     description: str
     status: str
@@ -94,7 +94,7 @@ class VulnerableOut(Schema):
         return obj.get_kind_display()
 
 
-class PhotoOut(Schema):
+class VisitPhotoOut(Schema):
     id: int
     url: str
 
@@ -112,12 +112,12 @@ class VisitOut(Schema):
     occupants: int | None
     moved_in_on: date | None
     contact_phone_masked: str
-    demands: list[DemandOut]
+    demands: list[VisitDemandOut]
     vulnerable: list[VulnerableOut] = Field(description="vulnerable people this visit added to the care file")
     facts_changed: list[FactChangeOut] = Field(description="household facts this visit changed")
     help_given: str
     notes: str
-    photos: list[PhotoOut]
+    photos: list[VisitPhotoOut]
     created_at: datetime
 
     @staticmethod
@@ -214,7 +214,7 @@ def get_visit(request: HttpRequest, visit_id: int, response: HttpResponse):
 
 @router.post(
     "/visits/{visit_id}/photos",
-    response={201: PhotoOut, **errors(400, 401, 403, 404, 422)},
+    response={201: VisitPhotoOut, **errors(400, 401, 403, 404, 422)},
     summary="为走访补充照片（可选）",
 )
 def add_photo(request: HttpRequest, visit_id: int, photo: File[UploadedFile]):

@@ -120,7 +120,7 @@ class CampaignFilter(PageQuery):
     open_only: bool = Field(False, description="only campaigns not closed yet")
 
 
-class HouseholdOut(Schema):
+class CampaignHouseholdOut(Schema):
     id: int
     label: str
     floor: int
@@ -129,7 +129,7 @@ class HouseholdOut(Schema):
 
 
 class EntryOut(Schema):
-    household: HouseholdOut
+    household: CampaignHouseholdOut
     team: Ref | None
     outcome: str
     outcome_label: str

@@ -8,20 +8,21 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from huijia.api import PageQuery, actor, errors
+from huijia.api import PageQuery, actor, errors, page_of
 from huijia.volunteering import activities as services
 from huijia.volunteering import activity_selectors as selectors
 from huijia.volunteering.activities import MAX_SLOTS, ActivityInput, Recurrence, ShiftTime, SlotInput
 from huijia.volunteering.models import (
+    ACTIVE_ENROLMENT,
     Activity,
     ActivityKind,
     ActivityStatus,
     Audience,
     Enrolment,
-    EnrolmentStatus,
     OrganiserKind,
     ServiceCategory,
 )
+from huijia.volunteering.records import organiser_label
 
 router = Router(tags=["志愿服务"])
 
@@ -99,7 +100,7 @@ class ActivityChangeIn(Schema):
     )
 
 
-class PairingIn(Schema):
+class ActivityPairingIn(Schema):
     pairing_id: int | None = Field(
         description="an active pairing of the activity's community; null: not joint"
     )
@@ -218,16 +219,6 @@ class RosterOut(Schema):
 # --- Shaping -------------------------------------------------------------------------------------
 
 
-def organiser_label(a: Activity) -> str:
-    if a.organiser_kind == OrganiserKind.ESTATE and a.estate:
-        return f"{a.estate.name}党支部"
-    if a.organiser_kind == OrganiserKind.TEAM and a.service_team:
-        return a.service_team.name
-    if a.organiser_kind == OrganiserKind.WORK_UNIT and a.work_unit:
-        return a.work_unit.name
-    return a.community.name
-
-
 def _summary(a: Activity) -> dict:
     return {
         "id": a.pk,
@@ -280,7 +271,7 @@ def _detail(request: HttpRequest, activity_id: int) -> dict:
         rows = Enrolment.objects.filter(
             slot__activity_id=a.pk,
             member_id=who.member_id,
-            status__in=[EnrolmentStatus.CONFIRMED, "waitlisted"],
+            status__in=ACTIVE_ENROLMENT,
         )
         mine = {e.slot_id: e for e in rows}
     a.slot_count = len(slots)
@@ -349,13 +340,9 @@ def list_activities(request: HttpRequest, filters: Query[ActivityQuery]):
         service_team_id=filters.service_team_id,
         pairing_id=filters.pairing_id,
     )
-    rows = qs[filters.offset : filters.offset + filters.limit]
-    return {
-        "items": [_summary(a) for a in rows],
-        "count": qs.count(),
-        "limit": filters.limit,
-        "offset": filters.offset,
-    }
+    result = page_of(qs, filters)
+    result["items"] = [_summary(a) for a in result["items"]]
+    return result
 
 
 @router.post(
@@ -443,7 +430,7 @@ def _recurrence(r: RecurrenceIn) -> Recurrence:
     response={200: ActivityOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="设为结对共建活动",
 )
-def set_pairing(request: HttpRequest, activity_id: int, payload: PairingIn):
+def set_pairing(request: HttpRequest, activity_id: int, payload: ActivityPairingIn):
     """Links a community's or an estate's activity to an active pairing of its community (共建活动: it
     counts for the community and the unit), or unlinks it (null). 400 for a pairing not in force with
     its community; 409 for an activity of a team or a unit, or a cancelled one."""
@@ -561,10 +548,6 @@ def my_enrolments(request: HttpRequest, filters: Query[EnrolmentQuery]):
     qs = selectors.my_enrolments(
         actor=actor(request), upcoming=filters.upcoming, active=not filters.include_cancelled
     )
-    rows = qs[filters.offset : filters.offset + filters.limit]
-    return {
-        "items": [_enrolment(e) for e in rows],
-        "count": qs.count(),
-        "limit": filters.limit,
-        "offset": filters.offset,
-    }
+    result = page_of(qs, filters)
+    result["items"] = [_enrolment(e) for e in result["items"]]
+    return result

@@ -61,7 +61,7 @@ class MemberRef(Schema):
     name: str
 
 
-class RecordOut(Schema):
+class AttendanceRecordOut(Schema):
     id: int
     member: MemberRef
     slot_id: int
@@ -97,7 +97,7 @@ def _record(r: ServiceRecord, activity_title: str | None = None, slot=None) -> d
 
 class ScanOut(Schema):
     step: str = Field(description="in (checked in) or out (checked out, hours counted)")
-    record: RecordOut
+    record: AttendanceRecordOut
 
 
 class QrCodeOut(Schema):
@@ -195,7 +195,7 @@ class SlotRef(Schema):
 class AttendanceOut(Schema):
     slot: SlotRef
     people_served: int
-    records: list[RecordOut]
+    records: list[AttendanceRecordOut]
     pending_corrections: list[CorrectionOut]
 
 
@@ -260,7 +260,7 @@ def _with_member(record: ServiceRecord) -> ServiceRecord:
 
 @router.post(
     "/volunteer/slots/{int:slot_id}/checkin",
-    response={200: RecordOut, **WRITE_ERRORS},
+    response={200: AttendanceRecordOut, **WRITE_ERRORS},
     summary="扫码签到",
 )
 def check_in(request: HttpRequest, slot_id: int, payload: CodeIn):
@@ -272,7 +272,7 @@ def check_in(request: HttpRequest, slot_id: int, payload: CodeIn):
 
 @router.post(
     "/volunteer/slots/{int:slot_id}/checkout",
-    response={200: RecordOut, **WRITE_ERRORS},
+    response={200: AttendanceRecordOut, **WRITE_ERRORS},
     summary="扫码签退",
 )
 def check_out(request: HttpRequest, slot_id: int, payload: CodeIn):
@@ -353,7 +353,7 @@ def walk_in_candidates(request: HttpRequest, slot_id: int, q: str = Query("", ma
 
 @router.post(
     "/volunteer/slots/{int:slot_id}/walk-ins",
-    response={201: RecordOut, **WRITE_ERRORS},
+    response={201: AttendanceRecordOut, **WRITE_ERRORS},
     summary="补记到场的人",
 )
 def add_walk_in(request: HttpRequest, slot_id: int, payload: WalkInIn):

@@ -31,7 +31,7 @@ class Ref(Schema):
     name: str
 
 
-class PairingOut(Schema):
+class UnitPairingOut(Schema):
     id: int
     work_unit: Ref
     community: Ref
@@ -59,8 +59,8 @@ def _pairing(p: Pairing) -> dict:
     }
 
 
-class PairingPage(Schema):
-    items: list[PairingOut]
+class UnitPairingPage(Schema):
+    items: list[UnitPairingOut]
     count: int
     limit: int
     offset: int
@@ -73,7 +73,7 @@ class PairingQuery(PageQuery):
     q: str = Field("", max_length=40, description="unit or community name contains")
 
 
-@router.get("/volunteer/pairings", response={200: PairingPage, **errors(401, 422)}, summary="结对列表")
+@router.get("/volunteer/pairings", response={200: UnitPairingPage, **errors(401, 422)}, summary="结对列表")
 def list_pairings(request: HttpRequest, filters: Query[PairingQuery]):
     """Pairings the caller sees (staff over the community, the unit its own), newest first."""
     qs = selectors.pairings_for(
@@ -92,7 +92,7 @@ def list_pairings(request: HttpRequest, filters: Query[PairingQuery]):
     }
 
 
-class PairingIn(Schema):
+class UnitPairingIn(Schema):
     work_unit_id: int
     community_id: int
     starts_on: date | None = Field(None, description="today when omitted")
@@ -102,10 +102,10 @@ class PairingIn(Schema):
 
 @router.post(
     "/volunteer/pairings",
-    response={201: PairingOut, **errors(400, 401, 403, 404, 409, 422)},
+    response={201: UnitPairingOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="新建结对",
 )
-def create_pairing(request: HttpRequest, payload: PairingIn):
+def create_pairing(request: HttpRequest, payload: UnitPairingIn):
     """Pairs a work unit with a community (organisation department, street, or the community's own
     committee); 409 when the pair is already paired."""
     who = actor(request)
@@ -197,14 +197,14 @@ class JointTotalOut(Schema):
     people_served: int
 
 
-class PairingDetailOut(PairingOut):
+class UnitPairingDetailOut(UnitPairingOut):
     joint: list[JointActivityOut] = Field(description="joint activities (共建活动), newest first")
     total: JointTotalOut
 
 
 @router.get(
     "/volunteer/pairings/{int:pairing_id}",
-    response={200: PairingDetailOut, **errors(401, 404, 422)},
+    response={200: UnitPairingDetailOut, **errors(401, 404, 422)},
     summary="结对详情",
 )
 def get_pairing(request: HttpRequest, pairing_id: int):
@@ -230,16 +230,16 @@ def get_pairing(request: HttpRequest, pairing_id: int):
     }
 
 
-class EndIn(Schema):
+class PairingEndIn(Schema):
     reason: str = Field("", max_length=200)
 
 
 @router.post(
     "/volunteer/pairings/{int:pairing_id}/end",
-    response={200: PairingOut, **errors(400, 401, 403, 404, 409, 422)},
+    response={200: UnitPairingOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="解除结对",
 )
-def end_pairing(request: HttpRequest, pairing_id: int, payload: EndIn):
+def end_pairing(request: HttpRequest, pairing_id: int, payload: PairingEndIn):
     """Ends a pairing; its joint activities stay on record. 409 when already ended."""
     who = actor(request)
     services.end_pairing(actor=who, pairing_id=pairing_id, reason=payload.reason)

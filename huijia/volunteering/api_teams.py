@@ -29,7 +29,7 @@ class Ref(Schema):
     name: str
 
 
-class TeamMemberOut(Schema):
+class ServiceTeamMemberOut(Schema):
     member_id: int
     name: str
     is_leader: bool
@@ -37,7 +37,7 @@ class TeamMemberOut(Schema):
     joined_at: datetime
 
 
-class TeamOut(Schema):
+class ServiceTeamOut(Schema):
     id: int
     community: Ref
     name: str
@@ -58,21 +58,21 @@ class YearOut(Schema):
     people_served: int
 
 
-class TeamDetailOut(TeamOut):
-    members: list[TeamMemberOut]
+class ServiceTeamDetailOut(ServiceTeamOut):
+    members: list[ServiceTeamMemberOut]
     record: list[YearOut] = Field(description="per year, the latest first")
     open_demands: int = Field(description="demands assigned to the team and still open")
 
 
-class TeamPage(Schema):
-    items: list[TeamOut]
+class ServiceTeamPage(Schema):
+    items: list[ServiceTeamOut]
     count: int
     limit: int
     offset: int
 
 
 class MyTeamOut(Schema):
-    team: TeamOut
+    team: ServiceTeamOut
     is_leader: bool
     joined_at: datetime
 
@@ -145,7 +145,7 @@ def _input(payload: TeamIn) -> services.TeamInput:
     )
 
 
-@router.get("/volunteer/teams", response={200: TeamPage, **errors(401, 422)}, summary="服务队列表")
+@router.get("/volunteer/teams", response={200: ServiceTeamPage, **errors(401, 422)}, summary="服务队列表")
 def list_teams(request: HttpRequest, filters: Query[TeamQuery]):
     """The service teams the caller may see (staff: their area; a member: their own teams), by
     community and name."""
@@ -170,7 +170,7 @@ def my_teams(request: HttpRequest):
     ]
 
 
-@router.post("/volunteer/teams", response={201: TeamDetailOut, **WRITE_ERRORS}, summary="新建服务队")
+@router.post("/volunteer/teams", response={201: ServiceTeamDetailOut, **WRITE_ERRORS}, summary="新建服务队")
 def create_team(request: HttpRequest, payload: NewTeamIn):
     """Community staff set up a team of their community (members are added afterwards)."""
     team = services.create_team(actor=actor(request), community_id=payload.community_id, data=_input(payload))
@@ -178,14 +178,18 @@ def create_team(request: HttpRequest, payload: NewTeamIn):
 
 
 @router.get(
-    "/volunteer/teams/{team_id}", response={200: TeamDetailOut, **errors(401, 404, 422)}, summary="服务队"
+    "/volunteer/teams/{team_id}",
+    response={200: ServiceTeamDetailOut, **errors(401, 404, 422)},
+    summary="服务队",
 )
 def get_team(request: HttpRequest, team_id: int):
     """One team: members (leaders first), service areas, its record per year, its open demands."""
     return _detail(request, team_id)
 
 
-@router.put("/volunteer/teams/{team_id}", response={200: TeamDetailOut, **WRITE_ERRORS}, summary="修改服务队")
+@router.put(
+    "/volunteer/teams/{team_id}", response={200: ServiceTeamDetailOut, **WRITE_ERRORS}, summary="修改服务队"
+)
 def update_team(request: HttpRequest, team_id: int, payload: TeamIn):
     """Changes the name, description and service areas (all three are replaced)."""
     services.update_team(actor=actor(request), team_id=team_id, data=_input(payload))
@@ -194,7 +198,7 @@ def update_team(request: HttpRequest, team_id: int, payload: TeamIn):
 
 @router.post(
     "/volunteer/teams/{team_id}/dissolve",
-    response={200: TeamDetailOut, **WRITE_ERRORS},
+    response={200: ServiceTeamDetailOut, **WRITE_ERRORS},
     summary="解散服务队",
 )
 def dissolve_team(request: HttpRequest, team_id: int):
@@ -206,7 +210,7 @@ def dissolve_team(request: HttpRequest, team_id: int):
 
 @router.post(
     "/volunteer/teams/{team_id}/members",
-    response={201: TeamDetailOut, **WRITE_ERRORS},
+    response={201: ServiceTeamDetailOut, **WRITE_ERRORS},
     summary="添加队员",
 )
 def add_member(request: HttpRequest, team_id: int, payload: MemberIn):
@@ -220,7 +224,7 @@ def add_member(request: HttpRequest, team_id: int, payload: MemberIn):
 
 @router.delete(
     "/volunteer/teams/{team_id}/members/{member_id}",
-    response={200: TeamDetailOut, **WRITE_ERRORS},
+    response={200: ServiceTeamDetailOut, **WRITE_ERRORS},
     summary="移出队员",
 )
 def remove_member(request: HttpRequest, team_id: int, member_id: int):
@@ -231,7 +235,7 @@ def remove_member(request: HttpRequest, team_id: int, member_id: int):
 
 @router.put(
     "/volunteer/teams/{team_id}/members/{member_id}/leader",
-    response={200: TeamDetailOut, **WRITE_ERRORS},
+    response={200: ServiceTeamDetailOut, **WRITE_ERRORS},
     summary="设置或取消队长",
 )
 def set_leader(request: HttpRequest, team_id: int, member_id: int, payload: LeaderIn):

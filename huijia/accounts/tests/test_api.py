@@ -80,6 +80,29 @@ def as_user(world, name: str) -> ApiClient:
 # --- The OpenAPI document ------------------------------------------------------------------------
 
 
+def test_no_two_api_schemas_of_different_shape_share_a_name():
+    """The OpenAPI document names each body after its Schema class: two classes of one name and
+    different fields would silently show one app's body for the other's endpoints."""
+    from collections import defaultdict
+
+    from ninja import Schema
+
+    shapes: dict[str, dict[str, list[str]]] = defaultdict(dict)
+
+    def walk(cls):
+        for sub in cls.__subclasses__():
+            if sub.__module__.startswith("huijia."):
+                shapes[sub.__name__][sub.__module__] = sorted(sub.model_fields)
+            walk(sub)
+
+    walk(Schema)
+    clashes = {name: list(by) for name, by in shapes.items() if len({tuple(f) for f in by.values()}) > 1}
+    assert not clashes
+    components = api.get_openapi_schema()["components"]["schemas"]
+    assert set(components["RecordOut"]["properties"]) >= {"confirm_url", "counted"}  # the records' body
+    assert "cadence_days" in components["PairingOut"]["properties"]  # care pairings keep theirs
+
+
 def test_openapi_document_declares_every_error_with_the_error_schema(client):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
