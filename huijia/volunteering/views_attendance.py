@@ -43,6 +43,7 @@ from huijia.volunteering.forms_attendance import (
     WalkInForm,
 )
 from huijia.volunteering.models import AttendanceMethod, CorrectionStatus, ServiceRecord, Slot
+from huijia.volunteering.records import asks_confirmation
 
 
 def _404(view):
@@ -393,13 +394,14 @@ def confirm_url(record: ServiceRecord) -> str:
 def record(request: HttpRequest, record_id: int) -> HttpResponse:
     """One of the member's records: hours, how it was recorded, corrections, and the code a served
     resident scans to confirm the service."""
-    item = selectors.my_record(actor=actor_for(request.user), record_id=record_id)
+    actor = actor_for(request.user)
+    item = selectors.my_record(actor=actor, record_id=record_id)
     url = confirm_url(item)
     context = {
         "record": item,
         "corrections": list(item.corrections.all()),
         "confirm_url": url,
-        "confirm_qr": qr_svg(url, _("居民确认服务")) if item.resident_confirmed_at is None else "",
+        "confirm_qr": qr_svg(url, _("居民确认服务")) if asks_confirmation(item, actor) else "",
         "not_counted": attendance.not_counted_reason(item, item.slot),
     }
     return render(request, "volunteering/attendance/record.html", context)

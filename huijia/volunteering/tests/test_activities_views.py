@@ -155,6 +155,23 @@ def test_the_console_lists_a_posts_coming_four_weeks_of_shifts_and_all_on_reques
     assert "未列出" not in everything
 
 
+def test_each_slot_leads_to_its_attendance_and_the_organiser_to_the_qr_code_and_roll_call(world):
+    activity = make_activity(world)
+    slot = activity.slots.get()
+    organiser = html(client_for(world, "staff").get(url("console_activity", activity.pk)))
+    for name in ("slot_attendance", "slot_qr", "roll_call"):
+        assert reverse(f"volunteering:{name}", args=[slot.pk]) in organiser
+    roster = html(client_for(world, "staff").get(url("console_roster", slot.pk)))
+    assert reverse("volunteering:roll_call", args=[slot.pk]) in roster
+    onlooker = html(client_for(world, "street_staff").get(url("console_activity", activity.pk)))
+    imported = make_activity(world, title="导入的活动", creator="nobody")  # no publisher on record
+    shown = client_for(world, "staff").get(url("console_activity", imported.pk))
+    assert shown.status_code == 200
+    assert "导入的活动" in html(shown)
+    assert reverse("volunteering:slot_attendance", args=[slot.pk]) in onlooker
+    assert reverse("volunteering:slot_qr", args=[slot.pk]) not in onlooker  # sees, does not organise
+
+
 def test_a_cancelled_activity_says_so_and_offers_no_sign_up(world):
     activity = make_activity(world, status=ActivityStatus.CANCELLED)
     page = html(client_for(world, "member").get(url("activity", activity.pk)))

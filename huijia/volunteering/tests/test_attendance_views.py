@@ -247,6 +247,14 @@ def test_the_member_record_shows_the_residents_code_and_takes_a_correction(world
         assert client_of(world, name).get(reverse("volunteering:record", args=[rec.pk])).status_code == 404
 
 
+def test_a_record_of_zero_hours_asks_no_resident_to_confirm_it(world):
+    slot = running_slot(world, start_h=-3, length_h=2)
+    rec = record(slot, world.members["member"], hours="0")
+    html = client_of(world, "member").get(reverse("volunteering:record", args=[rec.pk])).content.decode()
+    assert "请服务对象确认" not in html
+    assert f"/v/confirm/{rec.confirm_token}/" not in html
+
+
 # --- the served resident (no account) ----------------------------------------------------------------
 
 

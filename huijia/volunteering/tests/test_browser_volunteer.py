@@ -118,13 +118,17 @@ def sign_up(base: str):
     return steps
 
 
-def scan(base: str, slot_id: int, label: str):
-    """The organiser's phone shows the QR page; the member opens the address under the shown code."""
+def scan(base: str, activity_id: int, slot_id: int, label: str):
+    """The organiser's phone opens the QR page from the activity; the member opens the address under
+    the shown code."""
 
     def steps(browser):
         organiser = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True).new_page()
         sign_in(organiser, base, "staff")
-        organiser.goto(f"{base}/console/volunteer/slots/{slot_id}/qr/")
+        organiser.goto(f"{base}/console/volunteer/activities/{activity_id}/")
+        organiser.click(f"#slot-{slot_id} >> text=签到二维码")
+        organiser.wait_for_load_state()
+        assert organiser.url.endswith(f"/console/volunteer/slots/{slot_id}/qr/")
         code = organiser.inner_text(".qr-stage .code").strip()
         qr_shown = organiser.locator(".qr-stage svg").count() == 1
         shoot(organiser, f"{label}-qr")
@@ -182,14 +186,14 @@ def test_publish_sign_up_check_in_and_out_by_qr_get_hours_and_a_certificate(worl
     assert "已报名" in page_text
 
     clock.jump(minutes=40)  # 09:40: at the venue
-    qr_shown, text = browse(scan(base, slot.pk, "4-check-in"))
+    qr_shown, text = browse(scan(base, activity.pk, slot.pk, "4-check-in"))
     assert qr_shown
     assert "签到成功" in text
     record = ServiceRecord.objects.get(slot=slot, member=world_online.members["member"])
     assert record.hours is None
 
     clock.jump(minutes=80)  # 11:00: leaving
-    _, text = browse(scan(base, slot.pk, "5-check-out"))
+    _, text = browse(scan(base, activity.pk, slot.pk, "5-check-out"))
     record.refresh_from_db()
     assert record.checked_out_at is not None
     spent = Decimal((record.checked_out_at - record.checked_in_at).total_seconds() / 3600)
