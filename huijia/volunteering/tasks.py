@@ -10,11 +10,10 @@ worker calls `manage.py volunteer_reminders` from cron once a day instead.
 
 from datetime import datetime, time, timedelta
 
-from django.tasks import TaskResult, TaskResultStatus, task
+from django.tasks import TaskResult, task
 from django.utils import timezone
-from django_tasks_db.backend import DatabaseBackend
-from django_tasks_db.models import DBTaskResult
 
+from huijia.core.recurring import ensure_queued, queue_next
 from huijia.volunteering.minimum import send_minimum_reminders
 
 RUN_AT = time(9, 0)  # in the morning, not at midnight: a reminder is read when it arrives
@@ -36,28 +35,12 @@ def next_run(now: datetime | None = None) -> datetime:
     return datetime.combine(day, RUN_AT, tzinfo=local.tzinfo)
 
 
-def _waiting() -> bool:
-    """Whether a round is already queued and not yet started (on the database backend)."""
-    backend = remind_below_minimum.get_backend()
-    if not isinstance(backend, DatabaseBackend):
-        return False
-    return DBTaskResult.objects.filter(
-        task_path=remind_below_minimum.module_path,
-        backend_name=backend.alias,
-        status=TaskResultStatus.READY,
-    ).exists()
-
-
 def schedule_next(*, now: datetime | None = None) -> TaskResult | None:
     """Queues the next round for the next morning, unless one is already waiting (nothing on a
     backend that cannot run a task later: the tests' immediate backend would loop for ever)."""
-    if not remind_below_minimum.get_backend().supports_defer or _waiting():
-        return None
-    return remind_below_minimum.using(run_after=next_run(now)).enqueue()
+    return queue_next(remind_below_minimum, next_run(now))
 
 
 def ensure_scheduled() -> TaskResult | None:
     """Queues a round to run at once unless one is already waiting (`make run`, before the worker)."""
-    if _waiting():
-        return None
-    return remind_below_minimum.enqueue()
+    return ensure_queued(remind_below_minimum)
