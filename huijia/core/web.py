@@ -2,10 +2,13 @@
 
 from collections.abc import Callable
 
+import segno
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.safestring import mark_safe
 
 from huijia.accounts.scope import Actor, actor_for
 from huijia.core.errors import NotFound, ServiceError
@@ -39,3 +42,14 @@ def step_and_back(request: HttpRequest, step: Callable[[], object], done: str, b
     else:
         messages.success(request, done)
     return redirect(back)
+
+
+def public_url(path: str) -> str:
+    """An absolute address for a QR code or a link sent out, from the configured public base URL."""
+    return settings.HUIJIA_PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def qr_svg(url: str, title: str) -> str:
+    """An inline SVG QR code that scales with its container (medium error correction)."""
+    code = segno.make(url, error="m")
+    return mark_safe(code.svg_inline(scale=1, border=2, omitsize=True, title=title, svgclass="qr"))  # noqa: S308

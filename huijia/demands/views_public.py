@@ -32,7 +32,7 @@ from huijia.core.errors import NotFound, ServiceError
 from huijia.core.personal import mask_contact, mask_name
 from huijia.core.photos import photo_response
 from huijia.core.sorting import natural_key
-from huijia.core.web import int_or_none, staff_actor
+from huijia.core.web import int_or_none, public_url, qr_svg, staff_actor
 from huijia.demands import classify, duplicates, selectors, services
 from huijia.demands.feedback import FeedbackInput, feedback_by_code, submit_feedback
 from huijia.demands.forms_public import (
@@ -55,7 +55,6 @@ from huijia.demands.models import (
 )
 from huijia.grid import selectors as grid_selectors
 from huijia.grid.models import Area, AreaKind, Household
-from huijia.members.views import public_url, qr_svg
 
 MINE_PAGE = 20
 HINT_MIN_CHARS = 4  # fewer characters say too little to suggest a category or a duplicate

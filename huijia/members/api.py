@@ -8,7 +8,6 @@ POST /members/{id}/reveal, which checks scope and writes the audit log.
 from datetime import datetime
 from typing import Literal
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from ninja.responses import Status
 
 from huijia.api import PageQuery, actor, errors, page_of
 from huijia.core.errors import InvalidInput
+from huijia.core.web import public_url
 from huijia.members import selectors, services
 from huijia.members.models import FreeTime, Member, Registration, RegistrationStatus
 from huijia.members.team_api import router as team_router
@@ -191,7 +191,7 @@ class MeOut(Schema):
             path = reverse("members:verify", args=[obj.card_token])
         except NoReverseMatch:  # the public verification page (HTML screens) is not routed yet
             return None
-        return settings.HUIJIA_PUBLIC_BASE_URL.rstrip("/") + path
+        return public_url(path)
 
 
 class RevealIn(Schema):

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from itertools import groupby
 from urllib.parse import urlencode
 
-import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -21,7 +19,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,7 +30,7 @@ from huijia.accounts.services import mark_notifications_read
 from huijia.core.errors import NotFound, ServiceError
 from huijia.core.personal import mask_name
 from huijia.core.sorting import natural_key
-from huijia.core.web import int_or_none, staff_actor
+from huijia.core.web import int_or_none, public_url, qr_svg, staff_actor
 from huijia.grid import selectors as grid_selectors
 from huijia.grid.models import Area
 from huijia.members import selectors
@@ -79,17 +76,6 @@ def _render(request, full: str, context: dict, *, partials: dict[str, str] | Non
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
-
-
-def public_url(path: str) -> str:
-    """An absolute address for a QR code, from the configured public base URL."""
-    return settings.HUIJIA_PUBLIC_BASE_URL.rstrip("/") + path
-
-
-def qr_svg(url: str, title: str) -> str:
-    """An inline SVG QR code that scales with its container (medium error correction)."""
-    code = segno.make(url, error="m")
-    return mark_safe(code.svg_inline(scale=1, border=2, omitsize=True, title=title, svgclass="qr"))  # noqa: S308
 
 
 def _community_or_404(community_id: int) -> Area:

@@ -43,6 +43,7 @@ from huijia.accounts.scope import Actor, get_visible, restrict
 from huijia.accounts.services import audit
 from huijia.core.errors import InvalidInput, NotFound
 from huijia.core.personal import mask_name
+from huijia.core.web import public_url
 from huijia.members.models import Member
 from huijia.orgs.models import OrgKind, PartyOrg
 from huijia.volunteering.minimum import counted, period_bounds
@@ -197,7 +198,7 @@ def certificate_by_token(*, token: str) -> Certificate:
 
 def verify_url(certificate: Certificate) -> str:
     path = reverse("volunteering:certificate_verify", args=[certificate.verify_token])
-    return settings.HUIJIA_PUBLIC_BASE_URL.rstrip("/") + path
+    return public_url(path)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ ranks anyone.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, get_visible, restrict
 from huijia.core.errors import InvalidInput, NotFound
+from huijia.core.web import public_url
 from huijia.grid.models import Area, AreaKind
 from huijia.members.models import Member
 from huijia.orgs.models import WorkUnit
@@ -125,7 +125,7 @@ def record_for(*, actor: Actor, record_id: int) -> ServiceRecord:
 def confirm_url(record: ServiceRecord) -> str:
     """The absolute address a served resident opens to confirm the service (no account needed)."""
     path = reverse("volunteering:resident_confirm", args=[record.confirm_token])
-    return settings.HUIJIA_PUBLIC_BASE_URL.rstrip("/") + path
+    return public_url(path)
 
 
 def asks_confirmation(record: ServiceRecord, actor: Actor) -> bool:

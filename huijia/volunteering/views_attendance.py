@@ -30,7 +30,7 @@ from huijia.accounts.roles import Perm
 from huijia.accounts.scope import Actor, actor_for
 from huijia.core.errors import NotFound, ServiceError
 from huijia.core.personal import mask_name
-from huijia.members.views import public_url, qr_svg
+from huijia.core.web import public_url, qr_svg
 from huijia.volunteering import attendance, checkin_codes
 from huijia.volunteering import attendance_selectors as selectors
 from huijia.volunteering.forms_attendance import (
@@ -43,7 +43,7 @@ from huijia.volunteering.forms_attendance import (
     WalkInForm,
 )
 from huijia.volunteering.models import AttendanceMethod, CorrectionStatus, ServiceRecord, Slot
-from huijia.volunteering.records import asks_confirmation
+from huijia.volunteering.records import asks_confirmation, confirm_url
 
 
 def _404(view):
@@ -381,10 +381,6 @@ def decide_correction(request: HttpRequest, correction_id: int) -> HttpResponse:
 
 
 # --- the member's record and correction request (phone) --------------------------------------------
-
-
-def confirm_url(record: ServiceRecord) -> str:
-    return public_url(reverse("volunteering:resident_confirm", args=[record.confirm_token]))
 
 
 @login_required

@@ -287,17 +287,6 @@ def test_bench_volunteering_parts_measure_the_real_pages_and_leave_the_data_as_i
     assert len(volunteering_bench.lines(parts)) == len(volunteering_bench.LABELS)
 
 
-def test_bench_signup_burst_is_reported_as_failed_while_its_module_is_missing(monkeypatch):
-    real = volunteering_bench.importlib.util.find_spec
-    monkeypatch.setattr(
-        volunteering_bench.importlib.util,
-        "find_spec",
-        lambda name: None if name.endswith("bench_signup") else real(name),
-    )
-    with pytest.raises(volunteering_bench.VolunteeringPartFailed, match="bench_signup does not exist"):
-        volunteering_bench._signup_burst()
-
-
 def test_bench_removes_the_sign_up_burst_city_once_its_members_are_gone(db):
     from huijia.grid.models import Household
     from huijia.grid.services import _new_area
